@@ -1,0 +1,57 @@
+"""The paper's loss terms (Eqs. 1, 3, 4) as plain functions of logits and features.
+
+Conventions: discriminator logits are [B]; feature pyramids are {resolution: [B, C, r, r]}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def d_loss(real_logits: Tensor, fake_logits: Tensor, kind: str = "hinge") -> Tensor:
+    """The discriminator's side of L_adv: hinge (BigGAN, the official code) or Eq. 1's log form."""
+    if kind == "hinge":
+        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+    if kind == "log":  # -[log sigmoid(D(y)) + log(1 - sigmoid(D(ŷ)))], stably
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    raise ValueError(f"unknown adversarial loss {kind!r}; choose 'hinge' or 'log'")
+
+
+def g_loss(fake_logits: Tensor, kind: str = "hinge") -> Tensor:
+    """The generator's side of L_adv (the non-saturating form for 'log', as GANs train it)."""
+    if kind == "hinge":
+        return -fake_logits.mean()
+    if kind == "log":
+        return F.softplus(-fake_logits).mean()
+    raise ValueError(f"unknown adversarial loss {kind!r}; choose 'hinge' or 'log'")
+
+
+def reconstruction_loss(
+    feats_fake: Mapping[int, Tensor],
+    feats_src: Mapping[int, Tensor],
+    weights: Mapping[int, float],
+    distance: str = "l1",
+) -> Tensor:
+    """Eq. 3: sum_l alpha_l * mean |Ψ_l(x) - Ψ_l(ŷ)|, each translation against ITS OWN input.
+
+    `distance`: "l1" (the paper) or "mse" (the official code). Sample i of feats_fake is compared
+    with sample i of feats_src only; shapes must match exactly (no broadcasting across samples).
+    """
+    if distance not in ("l1", "mse"):
+        raise ValueError(f"unknown reconstruction distance {distance!r}; choose 'l1' or 'mse'")
+    if set(feats_fake) != set(feats_src) or not set(weights) >= set(feats_fake):
+        raise ValueError(f"levels differ: fake {sorted(feats_fake)}, source {sorted(feats_src)}, weights {sorted(weights)}")
+    dist = F.l1_loss if distance == "l1" else F.mse_loss
+    total = None
+    for r, fake in feats_fake.items():
+        src = feats_src[r]
+        if fake.shape != src.shape:
+            raise ValueError(f"level {r}: translation features {list(fake.shape)} vs input features {list(src.shape)}")
+        term = weights[r] * dist(fake, src)
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("no feature levels given")
+    return total

@@ -1,0 +1,112 @@
+"""DeepI2I: encoder -> adaptors -> generator, plus the discriminator (paper §3, Fig. 1 right)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from deepi2i.config import DeepI2IConfig
+from deepi2i.networks.adaptor import Adaptors
+from deepi2i.networks.biggan import Discriminator, Generator
+from deepi2i.networks.encoder import Encoder
+
+
+def sample_z(
+    n: int,
+    dim: int,
+    truncation: float | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """z ~ N(0, I) [n, dim], or the truncated normal on [-t, t] (BigGAN's truncation trick)."""
+    z = torch.empty(n, dim, device=device)
+    if truncation is None:
+        return z.normal_(generator=generator)
+    if truncation <= 0:
+        raise ValueError(f"truncation must be > 0, got {truncation}")
+    return nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
+
+
+class DeepI2I(nn.Module):
+    """ŷ = Φ(Λ(Υ(x)), z, c): every generator level l gets + w_l * Λ_l(Υ_l(x)) (Eq. 5)."""
+
+    def __init__(self, config: DeepI2IConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        levels = c.pyramid_levels
+        self.encoder = Encoder(c.encoder, levels, relu_last_tap=c.relu_last_tap)
+        self.adaptors = Adaptors(
+            in_channels={r: c.encoder.out_channels[c.encoder.tap_block(r)] for r in levels},
+            out_channels={r: c.generator.channels_at(r) for r in levels},
+            use_adaptors=c.use_adaptors,
+            sn_eps=c.encoder.sn_eps,
+            init=c.encoder.init,
+        )
+        self.generator = Generator(c.generator)
+        self.discriminator = Discriminator(c.discriminator)
+
+    @property
+    def class_names(self) -> list[str]:
+        names = self.config.class_names
+        return list(names) if names is not None else [str(i) for i in range(self.config.n_classes)]
+
+    def skips(self, x_src: Tensor) -> dict[int, Tensor]:
+        """The generator's additions w_l * Λ_l(Υ_l(x_src)), keyed by resolution."""
+        adapted = self.adaptors(self.encoder(x_src))
+        return {r: self.config.weight(r) * a for r, a in adapted.items()}
+
+    def forward(
+        self, x_src: Tensor, y_trg: Tensor | None = None, z: Tensor | None = None, *, embed: Tensor | None = None
+    ) -> Tensor:
+        """x_src [B, 3, R, R] in [-1, 1], y_trg int64 [B] (or `embed`), z [B, dim_z] -> x_fake [B, 3, R, R]."""
+        if z is None:
+            z = sample_z(x_src.shape[0], self.config.generator.dim_z_used, device=x_src.device)
+        return self.generator(z, y_trg, embed=embed, skips=self.skips(x_src))
+
+    @torch.no_grad()
+    def translate(
+        self,
+        x_src: Tensor,
+        y_trg: Tensor | int,
+        z: Tensor | None = None,
+        truncation: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Inference: translate x_src into class(es) y_trg with z sampled (optionally truncated).
+
+        Runs in the module's current mode; `from_pretrained` returns the model in eval mode.
+        """
+        b = x_src.shape[0]
+        y = torch.as_tensor(y_trg, dtype=torch.long, device=x_src.device)
+        y = y.expand(b) if y.dim() == 0 else y
+        if y.shape != (b,):
+            raise ValueError(f"y_trg must be one class or one per input ({b}), got shape {list(y.shape)}")
+        if int(y.min()) < 0 or int(y.max()) >= self.config.n_classes:
+            raise ValueError(f"class indices must be in [0, {self.config.n_classes}), got {y.tolist()}")
+        if z is None:
+            z = sample_z(b, self.config.generator.dim_z_used, truncation, generator, x_src.device)
+        return self.forward(x_src, y, z)
+
+    # ---- our export format: config.json + one .safetensors per network ----
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        from deepi2i.checkpoint import save_export
+
+        return save_export(directory, self.config, self.networks())
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu") -> DeepI2I:
+        from deepi2i.checkpoint import load_export
+
+        return load_export(directory, expect=cls, map_location=map_location)
+
+    def networks(self) -> Mapping[str, nn.Module]:
+        return {
+            "encoder": self.encoder,
+            "adaptors": self.adaptors,
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+        }
