@@ -131,5 +131,7 @@ def load_export(
         path = Path(directory) / f"{name}.safetensors"
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing from the export")
-        load_state_strict(net, load_file(path, device=str(map_location)), str(path), assign=True)
+        # clone: safetensors' tensors sit at unaligned offsets, which changes CPU kernels' rounding
+        state = {k: v.clone() for k, v in load_file(path, device=str(map_location)).items()}
+        load_state_strict(net, state, str(path), assign=True)
     return model.to(map_location).eval()

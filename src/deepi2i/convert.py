@@ -138,7 +138,7 @@ def detect_discriminator_config(state: Mapping[str, Tensor], **overrides: Any) -
     channels = [state[f"blocks.{i}.0.conv1.weight"].shape[0] for i in range(n_blocks)]
     ch, chain = _channels_and_chain(channels, D_CHANNEL_CHAINS.get(resolution, ()))
     downsample = None if len(D_DOWNSAMPLE.get(resolution, ())) == n_blocks else overrides.get("downsample")
-    config = DiscriminatorConfig(resolution=resolution, ch=ch, channel_chain=chain, downsample=downsample)
+    config = DiscriminatorConfig(resolution=resolution, ch=ch, attention=(), channel_chain=chain, downsample=downsample)
     res = config.block_resolutions
     attention = tuple(res[i] for i in range(n_blocks) if f"blocks.{i}.1.gamma" in state)
     n_classes = state["embed.weight"].shape[0] if "embed.weight" in state else config.n_classes

@@ -117,6 +117,8 @@ class SelfAttention(nn.Module):
 
     def __init__(self, ch: int, sn_eps: float = 1e-6) -> None:
         super().__init__()
+        if ch < 8:
+            raise ValueError(f"self-attention needs at least 8 channels (queries have ch // 8), got {ch}: widen ch")
         self.ch = ch
         self.theta = SNConv2d(ch, ch // 8, kernel_size=1, padding=0, bias=False, eps=sn_eps)
         self.phi = SNConv2d(ch, ch // 8, kernel_size=1, padding=0, bias=False, eps=sn_eps)
