@@ -42,6 +42,489 @@ def _cmd_import_biggan(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def _add_translate_commands(sub: argparse._SubParsersAction) -> None:
+    def model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--model", required=True, metavar="EXPORT", help="a deepi2i export folder (config.json + weights)"
+        )
+        p.add_argument(
+            "--seed", type=int, default=0, help="seed of the z draws; same seed, same pixels (default 0)"
+        )
+        p.add_argument(
+            "--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]"
+        )
+        p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+        p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
+
+    targets_help = "target classes: 'all', or names/indices, comma-separated or repeated (names ignore case)"
+
+    p = sub.add_parser("translate", help="translate images (files, folders, globs) into chosen classes")
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively) or globs"
+    )
+    p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=targets_help)
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for <input>__to_<class>__s<k>.png files"
+    )
+    p.add_argument("--samples", type=int, default=1, help="diverse outputs per input and class (default 1)")
+    p.add_argument(
+        "--grid", action="store_true", help="also write DIR/grid.png: inputs, then their translations"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    model_options(p)
+    p.set_defaults(func=_cmd_translate)
+
+    p = sub.add_parser("classes", help="list a model's classes (index and name)")
+    p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i (or BigGAN) export folder")
+    p.set_defaults(func=_cmd_classes)
+
+    p = sub.add_parser(
+        "interpolate", help="interpolate the class embedding from A to B for one input (App. D)"
+    )
+    p.add_argument("input", metavar="INPUT", help="one image file")
+    p.add_argument("--from", dest="start", required=True, metavar="A", help="start class (name or index)")
+    p.add_argument("--to", dest="end", required=True, metavar="B", help="end class (name or index)")
+    p.add_argument("--steps", type=int, default=8, help="frames including both ends (default 8)")
+    p.add_argument(
+        "--out", default=None, metavar="FILE.png", help="strip image (default <input>__<A>_to_<B>.png)"
+    )
+    p.add_argument("--gif", action="store_true", help="also write an animated GIF next to the PNG")
+    p.add_argument("--gif-ms", type=int, default=120, help="milliseconds per GIF frame (default 120)")
+    model_options(p)
+    p.set_defaults(func=_cmd_interpolate)
+
+    p = sub.add_parser("tsne", help="t-SNE map of many inputs translated into one class (App. H)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
+    p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=targets_help)
+    p.add_argument("--out", default="tsne.png", metavar="FILE.png", help="plot to write (default tsne.png)")
+    p.add_argument("--samples", type=int, default=1, help="outputs per input and class (default 1)")
+    p.add_argument(
+        "--perplexity", type=float, default=None, help="t-SNE perplexity (default min(30, (n-1)/3))"
+    )
+    p.add_argument("--pca-dim", type=int, default=50, help="PCA components before t-SNE (default 50)")
+    p.add_argument("--size", type=int, default=1200, help="plot side in pixels (default 1200)")
+    p.add_argument(
+        "--thumb", type=float, default=0.06, help="thumbnail height as a fraction of the side (default 0.06)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    model_options(p)
+    p.set_defaults(func=_cmd_tsne)
+
+    p = sub.add_parser("plot-curves", help="plot metrics against kimg from JSONL run logs (Fig. 2b)")
+    p.add_argument(
+        "logs", nargs="+", metavar="RUN_LOG.jsonl", help="one or more JSONL logs (one line per log)"
+    )
+    p.add_argument("--keys", nargs="+", required=True, help="metrics to plot, one panel each (e.g. mFID)")
+    p.add_argument(
+        "--out", default="curves.png", metavar="FILE.png", help="plot to write (default curves.png)"
+    )
+    p.add_argument(
+        "--labels", nargs="+", default=None, help="legend names, one per log (default: run folders)"
+    )
+    p.add_argument("--smooth", type=float, default=0.0, help="EMA smoothing weight in [0, 1) (default 0)")
+    p.add_argument("--size", default="800x500", metavar="WxH", help="image size in pixels (default 800x500)")
+    p.set_defaults(func=_cmd_plot_curves)
+
+
+def _cmd_translate(args: argparse.Namespace) -> None:
+    from deepi2i.translate import Translator, translate_files
+
+    result = translate_files(
+        Translator.from_pretrained(args.model, device=args.device, batch_size=args.batch_size),
+        args.inputs,
+        args.to,
+        args.out,
+        samples=args.samples,
+        seed=args.seed,
+        truncation=args.truncation,
+        grid=args.grid,
+        model_path=args.model,
+        progress=not args.quiet,
+    )
+    print(f"wrote {len(result.files)} images to {args.out} (index: {result.index.name})")
+    if result.grid is not None:
+        print(f"wrote {result.grid}")
+
+
+def _cmd_classes(args: argparse.Namespace) -> None:
+    from deepi2i.checkpoint import read_export_config
+
+    _, config = read_export_config(args.model)
+    names = config.class_names or [str(i) for i in range(config.generator.n_classes)]
+    width = len(str(len(names) - 1))
+    for i, name in enumerate(names):
+        print(f"{i:>{width}}  {name}")
+
+
+def _cmd_interpolate(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from deepi2i.translate import Translator, interpolate_file, safe_name
+
+    out = (
+        args.out
+        or f"{safe_name(Path(args.input).stem)}__{safe_name(str(args.start))}_to_{safe_name(str(args.end))}.png"
+    )
+    translator = Translator.from_pretrained(args.model, device=args.device, batch_size=args.batch_size)
+    png, gif = interpolate_file(
+        translator,
+        args.input,
+        args.start,
+        args.end,
+        out,
+        args.steps,
+        args.seed,
+        args.truncation,
+        args.gif,
+        args.gif_ms,
+    )
+    print(f"wrote {png}" + (f" and {gif}" if gif else ""))
+
+
+def _cmd_tsne(args: argparse.Namespace) -> None:
+    from deepi2i.translate import Translator, tsne_files
+
+    out = tsne_files(
+        Translator.from_pretrained(args.model, device=args.device, batch_size=args.batch_size),
+        args.inputs,
+        args.to,
+        args.out,
+        samples=args.samples,
+        seed=args.seed,
+        truncation=args.truncation,
+        perplexity=args.perplexity,
+        pca_dim=args.pca_dim,
+        size_px=args.size,
+        thumb_frac=args.thumb,
+        model_path=args.model,
+        progress=not args.quiet,
+    )
+    print(f"wrote {out}")
+
+
+def _cmd_plot_curves(args: argparse.Namespace) -> None:
+    import re
+
+    from deepi2i.visualize import plot_curves
+
+    size = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", args.size)
+    if size is None:
+        raise CLIError(f"--size must look like 800x500, got {args.size!r}")
+    keys = [k.strip() for item in args.keys for k in item.split(",") if k.strip()]
+    out = plot_curves(args.logs, keys, args.out, args.labels, args.smooth, (int(size[1]), int(size[2])))
+    print(f"wrote {out}")
+
+
+def _add_data_commands(sub: argparse._SubParsersAction) -> None:
+    def split_options(
+        p: argparse.ArgumentParser, workers_help: str = "threads for decoding (default 1)"
+    ) -> None:
+        p.add_argument(
+            "--seed", type=int, default=None, help="seed of the per-class train/test split (default 0)"
+        )
+        p.add_argument(
+            "--test-fraction", type=float, default=None, help="share of each class held out (default 0.1)"
+        )
+        p.add_argument("--workers", type=int, default=1, help=workers_help)
+
+    p = sub.add_parser("shapes", help="render the synthetic Shapes benchmark (source or target domain)")
+    p.add_argument("out", help="new folder for OUT/<class>/*.png, deepi2i_shapes.json and the split manifest")
+    p.add_argument(
+        "--domain", choices=["source", "target"], default="source", help="style family (default source)"
+    )
+    p.add_argument(
+        "--per-class", type=int, default=None, help="images per class (default: source 400, target 50)"
+    )
+    p.add_argument("--resolution", type=int, default=64, help="image side in pixels (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed for images and split (default 0)")
+    p.add_argument(
+        "--classes", default=None, help="a number N (first N classes) or comma-separated shape names"
+    )
+    p.add_argument(
+        "--test-fraction", type=float, default=0.1, help="share of each class held out (default 0.1)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="rendering processes (default 1; output is identical)"
+    )
+    p.set_defaults(func=_cmd_shapes)
+
+    p = sub.add_parser(
+        "split", help="check a class folder and create (or verify) its train/test split manifest"
+    )
+    p.add_argument("root", help="folder laid out as ROOT/<class>/<images>")
+    split_options(p)
+    p.add_argument("--resplit", action="store_true", help="replace an existing manifest with a new split")
+    p.add_argument("--manifest", default=None, help="manifest path (default ROOT/deepi2i_manifest.json)")
+    p.set_defaults(func=_cmd_split)
+
+    prepare = sub.add_parser(
+        "prepare", help="turn a dataset you already downloaded into class folders + split"
+    )
+    kinds = prepare.add_subparsers(dest="dataset", metavar="DATASET")
+    kinds.required = True
+    p = kinds.add_parser(
+        "animalfaces", help="FUNIT Animal Faces: crops from the ImageNet train set (149 classes)"
+    )
+    p.add_argument("imagenet_train", help="ILSVRC2012 train folder (holding n02085620/ ...)")
+    p.add_argument("out", help="new output folder")
+    p.add_argument("--coordinates", required=True, help="FUNIT's animalface_coordinates.txt")
+    split_options(p, "threads for cropping (default 1)")
+    p.set_defaults(func=_cmd_prepare)
+    p = kinds.add_parser("nabirds", help="NABirds: 555 classes, bounding-box crops")
+    p.add_argument("root", help="extracted NABirds folder (images/, images.txt, ...)")
+    p.add_argument("out", help="new output folder")
+    p.add_argument(
+        "--no-crop", dest="crop", action="store_false", help="keep whole images instead of bbox crops"
+    )
+    p.add_argument(
+        "--official-split", action="store_true", help="use train_test_split.txt instead of a seeded split"
+    )
+    split_options(p, "threads for cropping (default 1)")
+    p.set_defaults(func=_cmd_prepare)
+    p = kinds.add_parser("uecfood256", help="UECFood-256: 256 classes, bounding-box crops")
+    p.add_argument("root", help="extracted UECFOOD256 folder (category.txt, 1/ ... 256/)")
+    p.add_argument("out", help="new output folder")
+    split_options(p, "threads for cropping (default 1)")
+    p.set_defaults(func=_cmd_prepare)
+    p = kinds.add_parser("cat2dog", help="DRIT cat2dog: classes cat and dog with DRIT's own train/test split")
+    p.add_argument("root", help="folder with trainA, trainB, testA, testB")
+    p.add_argument("out", help="new output folder")
+    p.add_argument("--workers", type=int, default=1, help="threads for checking images (default 1)")
+    p.set_defaults(func=_cmd_prepare)
+
+
+def _report_warnings(command: str, messages: Sequence[str]) -> None:
+    for message in messages:
+        print(f"deepi2i {command}: warning: {message}", file=sys.stderr)
+
+
+def _cmd_shapes(args: argparse.Namespace) -> None:
+    import warnings
+
+    from deepi2i.data import make_shapes
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manifest = make_shapes(
+            args.out,
+            domain=args.domain,
+            per_class=args.per_class,
+            resolution=args.resolution,
+            seed=args.seed,
+            classes=args.classes,
+            test_fraction=args.test_fraction,
+            workers=args.workers,
+        )
+    _report_warnings("shapes", [str(w.message) for w in caught])
+    print(
+        f"wrote {len(manifest['images'])} {args.domain} images ({len(manifest['classes'])} classes x "
+        f"{manifest['per_class']}, {manifest['resolution']} px) to {args.out}"
+    )
+
+
+def _cmd_split(args: argparse.Namespace) -> None:
+    import warnings
+
+    from deepi2i.data.manifest import load_or_create_manifest, manifest_summary
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manifest = load_or_create_manifest(
+            args.root,
+            seed=args.seed,
+            test_fraction=args.test_fraction,
+            resplit=args.resplit,
+            manifest_path=args.manifest,
+            workers=args.workers,
+        )
+    _report_warnings("split", [str(w.message) for w in caught])
+    print(manifest_summary(manifest))
+
+
+def _cmd_prepare(args: argparse.Namespace) -> None:
+    import warnings
+
+    from deepi2i.data import prepare
+
+    workers = args.workers
+    seed = 0 if getattr(args, "seed", None) is None else args.seed
+    fraction = 0.1 if getattr(args, "test_fraction", None) is None else args.test_fraction
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if args.dataset == "animalfaces":
+            report = prepare.prepare_animalfaces(
+                args.imagenet_train,
+                args.coordinates,
+                args.out,
+                seed=seed,
+                test_fraction=fraction,
+                workers=workers,
+            )
+        elif args.dataset == "nabirds":
+            report = prepare.prepare_nabirds(
+                args.root,
+                args.out,
+                crop=args.crop,
+                official_split=args.official_split,
+                seed=seed,
+                test_fraction=fraction,
+                workers=workers,
+            )
+        elif args.dataset == "uecfood256":
+            report = prepare.prepare_uecfood256(
+                args.root, args.out, seed=seed, test_fraction=fraction, workers=workers
+            )
+        else:
+            report = prepare.prepare_cat2dog(args.root, args.out, workers=workers)
+    _report_warnings("prepare", [str(w.message) for w in caught])
+    print(report.summary())
+
+
+def _add_training_commands(sub: argparse._SubParsersAction) -> None:
+    from deepi2i.config import TRAIN_PRESETS
+
+    def run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", required=True, metavar="DIR", help="class folder DIR/<class>/<images> (split on first use)")
+        p.add_argument(
+            "--out", required=True, metavar="RUN", help="run folder; rerunning the same command resumes from its newest checkpoint"
+        )
+        p.add_argument("--preset", required=True, choices=TRAIN_PRESETS, help="training preset (paper128, shapes64, tiny)")
+        p.add_argument("--kimg", type=float, help="total length in thousands of images (default: the preset's)")
+        p.add_argument("--batch-size", type=int, help="global batch per optimizer step (over all processes)")
+        p.add_argument("--accumulation", type=int, help="micro-batches per step and process (gradient accumulation)")
+        p.add_argument("--seed", type=int, help="seed of initialisation, data order, z and classes")
+        p.add_argument("--ch", type=int, help="network width of a model built from the preset (not with a source)")
+        p.add_argument("--lr-g", type=float, help="generator learning rate (default 1e-4)")
+        p.add_argument("--lr-d", type=float, help="discriminator (and encoder, adaptors) learning rate (default 4e-4)")
+        p.add_argument("--ema-decay", type=float, help="EMA decay of the generator (exports and grids use the EMA)")
+        p.add_argument("--no-ema", action="store_true", help="no EMA: export the trained generator itself")
+        p.add_argument(
+            "--ortho-reg", type=float, nargs="?", const=1e-4, help="BigGAN's orthogonal regularisation of G (flag alone: 1e-4)"
+        )
+        p.add_argument("--adv-loss", choices=["hinge", "log"], help="hinge (default) or the paper's Eq. 1 log form")
+        p.add_argument("--amp", choices=["none", "bf16", "fp16"], help="autocast precision (GPU; bf16 also on CPU)")
+        p.add_argument("--channels-last", action="store_true", help="channels-last input images (GPU speed)")
+        p.add_argument(
+            "--cross-replica-bn", action="store_true", help="batch-norm statistics over all processes (torchrun)"
+        )
+        p.add_argument("--device", help="cpu, cuda or cuda:N (default: this process's GPU when available)")
+        p.add_argument("--workers", type=int, help="data-loading worker processes (default 0)")
+        p.add_argument("--log-every", type=int, help="steps between log records")
+        p.add_argument("--sample-every", type=int, help="steps between sample grids")
+        p.add_argument("--checkpoint-every", type=int, help="steps between training-state checkpoints")
+        p.add_argument("--stop-at-step", type=int, help="stop after this many steps (resume later with the same command)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("pretrain", help="train a class-conditional BigGAN on a class folder (a transfer source)")
+    run_options(p)
+    p.set_defaults(func=_cmd_pretrain)
+
+    p = sub.add_parser("train", help="train DeepI2I on a class folder, transferred from a BigGAN (or from scratch)")
+    run_options(p)
+    p.add_argument("--source", metavar="SRC", help="a deepi2i BigGAN export or a BigGAN-PyTorch folder (G_ema.pth, D.pth)")
+    p.add_argument("--scratch", action="store_true", help="every network from random weights, all trained (no source)")
+    p.add_argument(
+        "--init-from-source",
+        metavar="NETS",
+        help="comma list of encoder,generator,discriminator to take from the source (default all; the rest train from scratch)",
+    )
+    p.add_argument(
+        "--class-map",
+        metavar="MAP",
+        help="source embedding row per target class: identity (default), offset:N, names, or r0,r1,...",
+    )
+    p.add_argument("--phase1-kimg", type=float, help="length of phase 1 (adaptors + discriminator) in kimg")
+    p.add_argument("--rec-distance", choices=["l1", "mse"], help="reconstruction distance (default l1, the paper)")
+    p.add_argument("--lambda-adv", type=float, help="weight of the adversarial term (default 1)")
+    p.add_argument("--lambda-rec", type=float, help="weight of the reconstruction term (default 1)")
+    p.set_defaults(func=_cmd_train)
+
+
+def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """TrainConfig fields the command line sets (None: keep the preset's)."""
+    values = {
+        "batch_size": args.batch_size,
+        "accumulation": args.accumulation,
+        "seed": args.seed,
+        "lr_generator": args.lr_g,
+        "lr_discriminator": args.lr_d,
+        "lr_encoder": args.lr_d,
+        "lr_adaptors": args.lr_d,
+        "ema_decay": args.ema_decay,
+        "ortho_reg": args.ortho_reg,
+        "adv_loss": args.adv_loss,
+        "amp": args.amp,
+        "workers": args.workers,
+        "log_every": args.log_every,
+        "sample_every": args.sample_every,
+        "checkpoint_every": args.checkpoint_every,
+        "rec_distance": getattr(args, "rec_distance", None),
+        "lambda_adv": getattr(args, "lambda_adv", None),
+        "lambda_rec": getattr(args, "lambda_rec", None),
+        "channels_last": args.channels_last or None,
+        "cross_replica_bn": args.cross_replica_bn or None,
+    }
+    changes = {k: v for k, v in values.items() if v is not None}
+    if args.no_ema:
+        changes["ema_decay"] = None
+    return changes
+
+
+def _run_training(args: argparse.Namespace, task: str) -> None:
+    from deepi2i.training import NonFiniteLossError, preset_config, pretrain, train
+
+    scratch = getattr(args, "scratch", False)
+    if task == "translate":
+        if scratch and (args.source or args.init_from_source):
+            raise CLIError("--scratch takes no --source / --init-from-source")
+        if args.ch is not None and not scratch:
+            raise CLIError("--ch sets the width of a model built from scratch; with --source the source decides it")
+    transfer = None
+    if getattr(args, "init_from_source", None):
+        transfer = tuple(n.strip() for n in args.init_from_source.split(",") if n.strip())
+    config = preset_config(
+        args.preset,
+        task,
+        args.data,
+        kimg=args.kimg,
+        phase1_kimg=getattr(args, "phase1_kimg", None),
+        scratch=scratch,
+        transfer=transfer,
+        ch=args.ch,
+        **_training_overrides(args),
+    )
+    try:
+        if task == "pretrain":
+            result = pretrain(
+                args.data, args.out, config, device=args.device, progress=not args.no_progress, stop_at_step=args.stop_at_step
+            )
+        else:
+            result = train(
+                args.data,
+                args.out,
+                config,
+                args.source,
+                class_map=args.class_map,
+                device=args.device,
+                progress=not args.no_progress,
+                stop_at_step=args.stop_at_step,
+            )
+    except NonFiniteLossError as err:
+        raise CLIError(str(err)) from err
+    if result.export is not None:
+        print(f"wrote {result.export}")
+    elif not result.complete:
+        print(f"stopped after step {result.step} of {result.total_steps}; rerun the same command to continue")
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> None:
+    _run_training(args, "pretrain")
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    _run_training(args, "translate")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepi2i",
@@ -53,6 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_model_commands(sub)
+    _add_training_commands(sub)
+    _add_translate_commands(sub)
+    _add_data_commands(sub)
     return parser
 
 

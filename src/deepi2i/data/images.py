@@ -30,16 +30,18 @@ class ImageLoadError(ValueError):
     """A file that cannot be used as an image: not an image, truncated, corrupt, or a decompression bomb."""
 
 
-def _check_pixels(img: Image.Image, path: StrPath) -> None:
+def _check_pixels(img: Image.Image) -> None:
+    """Pillow only warns between 1x and 2x MAX_IMAGE_PIXELS; with threads the warning filter can
+    race, so check the size explicitly too."""
     limit = Image.MAX_IMAGE_PIXELS
     if limit is not None and img.width * img.height > limit:
         raise ImageLoadError(
-            f"{path}: {img.width}x{img.height} pixels exceeds the decompression-bomb limit of {limit} "
+            f"decompression bomb: {img.width}x{img.height} pixels exceeds the limit of {limit} "
             "(PIL.Image.MAX_IMAGE_PIXELS)"
         )
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
+def to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB with the colours a viewer would show."""
     if img.mode == "RGB":
         return img
@@ -47,41 +49,48 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         # Pillow's own I;16 -> L conversion clips at 255 instead of scaling the 16-bit range.
         values = np.asarray(img, dtype=np.float64) / 257.0
         return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), "L").convert("RGB")
-    if img.mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, ALPHA_BACKGROUND + (255,))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return img.convert("RGB")
+    try:
+        if img.mode == "P":
+            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        if img.mode in ("RGBA", "LA", "PA"):
+            rgba = img.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, ALPHA_BACKGROUND + (255,))
+            return Image.alpha_composite(background, rgba).convert("RGB")
+        return img.convert("RGB")
+    except ValueError as err:
+        raise ImageLoadError(f"unsupported pixel mode {img.mode} ({err})") from err
 
 
-def open_rgb(path: StrPath, draft_size: int | None = None) -> Image.Image:
+def open_rgb(path: StrPath, draft_size: int | None = None, *, exif_transpose: bool = True) -> Image.Image:
     """Fully decode `path` into an RGB Pillow image, raising ImageLoadError for any unusable file.
 
     Decompression bombs (Pillow's warning and error) are errors here, not warnings: a huge image
     in a training folder is almost always a mistake and would exhaust memory in a worker.
     `draft_size` lets JPEG decode at a reduced scale that still covers `draft_size` on the shorter
-    side (faster; same result every time).
+    side (faster; same result every time). `exif_transpose=False` keeps the stored pixel
+    orientation, which is what dataset bounding boxes refer to.
     """
     path = Path(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                _check_pixels(img, path)
+                _check_pixels(img)
                 if draft_size is not None:
                     img.draft(None, (draft_size, draft_size))
                 img.load()
-                img = ImageOps.exif_transpose(img)
-                return _to_rgb(img)
+                if exif_transpose:
+                    img = ImageOps.exif_transpose(img)
+                return to_rgb(img)
+    except FileNotFoundError:
+        raise
+    except ImageLoadError as err:
+        raise ImageLoadError(f"{path}: {err}") from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageLoadError(f"{path}: decompression bomb: {err}") from err
     except Image.UnidentifiedImageError as err:
         raise ImageLoadError(f"{path}: not an image Pillow can read") from err
     except (OSError, SyntaxError, ValueError, EOFError) as err:
-        if isinstance(err, (FileNotFoundError, ImageLoadError)):
-            raise
         raise ImageLoadError(f"{path}: corrupt or truncated image ({err})") from err
 
 

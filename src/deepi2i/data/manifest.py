@@ -1,0 +1,403 @@
+"""The split manifest: one JSON file next to a class folder that fixes classes, train/test split and skips.
+
+It is written once (atomically) and then reused by every command, so training, evaluation and
+translation all see the same split. If the folder later changes, loading fails loudly instead of
+silently re-splitting; the user re-splits on purpose (`resplit=True` / `deepi2i split --resplit`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from deepi2i.data.images import ImageLoadError, StrPath, open_rgb
+
+MANIFEST_NAME = "deepi2i_manifest.json"
+MANIFEST_FORMAT = "deepi2i-class-folder-split"
+MANIFEST_VERSION = 1
+DEFAULT_SEED = 0
+DEFAULT_TEST_FRACTION = 0.1
+# Top-level files whose name starts with this are deepi2i's own metadata, never data.
+RESERVED_PREFIX = "deepi2i_"
+SPLITS = ("train", "test")
+
+
+class SkippedFilesWarning(UserWarning):
+    """Some files in a class folder could not be used; they are listed in the manifest."""
+
+
+class ManifestMismatchError(ValueError):
+    """The folder no longer matches its manifest (or the requested seed/fraction differ)."""
+
+
+def _json_lines(value: Any, indent: int = 0) -> str:
+    """JSON with one dict key / list item per line and each item compact: readable and diffable, and
+    fast for 100k-entry lists because every item goes through json's C encoder."""
+    pad, inner = " " * indent, " " * (indent + 1)
+    if isinstance(value, Mapping) and value:
+        body = ",\n".join(
+            f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_json_lines(v, indent + 1)}"
+            for k, v in value.items()
+        )
+        return "{\n" + body + "\n" + pad + "}"
+    if isinstance(value, list) and value and isinstance(value[0], (list, Mapping)):
+        body = ",\n".join(inner + json.dumps(v, ensure_ascii=False) for v in value)
+        return "[\n" + body + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def write_json_atomic(path: StrPath, data: Any) -> None:
+    """Write JSON via a temp file + os.replace, so a crash never leaves a half-written manifest."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(_json_lines(data) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_new_output_folder(out: StrPath) -> Path:
+    """Refuse to mix a new dataset into an existing folder (its split manifest would be wrong)."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(
+            f"output folder {out} exists and is not empty; choose a new folder or delete it first"
+        )
+    return out
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def scan_folder(
+    root: StrPath, ignore: Iterable[str] = ()
+) -> tuple[dict[str, list[str]], dict[str, int], list[dict[str, str]]]:
+    """List a class folder without decoding anything.
+
+    Returns (files per class, size in bytes of every file seen, files skipped by rule). Classes
+    are the non-hidden sub-folders of `root`; images may sit in nested folders inside a class.
+    Hidden files/folders and loose files at the top level are skipped and reported; top-level
+    files named `deepi2i_*` (and the top-level names in `ignore`, e.g. a custom manifest) are
+    deepi2i's own metadata and ignored.
+    """
+    root = Path(root)
+    ignored = set(ignore)
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset folder {root} does not exist (expected ROOT/<class>/<images>)")
+    classes: dict[str, list[str]] = {}
+    sizes: dict[str, int] = {}
+    skipped: list[dict[str, str]] = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.is_dir():
+            if _hidden(entry.name):
+                skipped.append({"path": entry.name + "/", "reason": "hidden folder"})
+                sizes[entry.name + "/"] = -1
+                continue
+            classes[entry.name] = []
+            for dirpath, dirnames, filenames in os.walk(entry.path, followlinks=True):
+                rel_dir = Path(dirpath).relative_to(root).as_posix()
+                for d in sorted(dirnames):
+                    if _hidden(d):
+                        skipped.append({"path": f"{rel_dir}/{d}/", "reason": "hidden folder"})
+                        sizes[f"{rel_dir}/{d}/"] = -1
+                dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
+                for name in sorted(filenames):
+                    rel = f"{rel_dir}/{name}"
+                    sizes[rel] = os.stat(os.path.join(dirpath, name)).st_size
+                    if _hidden(name):
+                        skipped.append({"path": rel, "reason": "hidden file"})
+                    else:
+                        classes[entry.name].append(rel)
+        elif not entry.name.startswith(RESERVED_PREFIX) and entry.name not in ignored:
+            sizes[entry.name] = entry.stat().st_size
+            reason = "hidden file" if _hidden(entry.name) else "not inside a class folder"
+            skipped.append({"path": entry.name, "reason": reason})
+    return classes, sizes, skipped
+
+
+def _check_file(root: Path, rel: str) -> str | None:
+    """None when the file decodes as an image, else the reason it cannot be used."""
+    try:
+        open_rgb(root / rel, draft_size=1)
+    except ImageLoadError as err:
+        return str(err).removeprefix(f"{root / rel}: ")
+    return None
+
+
+def _validate(root: Path, paths: list[str], workers: int) -> dict[str, str]:
+    """Decode every file once (in threads: Pillow releases the GIL while decoding)."""
+    bar = dict(total=len(paths), desc=f"checking images in {root.name}", unit="img", leave=False)
+    if workers <= 1:
+        reasons = [_check_file(root, p) for p in tqdm(paths, **bar)]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            reasons = list(tqdm(pool.map(lambda p: _check_file(root, p), paths, chunksize=64), **bar))
+    return {p: r for p, r in zip(paths, reasons, strict=True) if r is not None}
+
+
+def _test_count(n: int, test_fraction: float) -> int:
+    """Round half up, at least one test image when asked for any, always one train image left."""
+    if n < 2 or test_fraction <= 0:
+        return 0
+    return min(n - 1, max(1, int(n * test_fraction + 0.5)))
+
+
+def _split_class(name: str, files: list[str], seed: int, test_fraction: float) -> tuple[list[str], list[str]]:
+    # The class name (not its index) seeds the shuffle, so adding a class elsewhere does not
+    # reshuffle this one.
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+    order = rng.permutation(len(files))
+    n_test = _test_count(len(files), test_fraction)
+    test = sorted(files[i] for i in order[:n_test])
+    train = sorted(files[i] for i in order[n_test:])
+    return train, test
+
+
+def reason_counts(skipped: Iterable[Mapping[str, str]]) -> Counter[str]:
+    """How many files were skipped for each kind of reason (details stripped)."""
+    return Counter(s["reason"].split(" (")[0].split(":")[0] for s in skipped)
+
+
+def _summarise_skips(skipped: list[dict[str, str]], root: Path, total: int) -> str:
+    listed = ", ".join(s["path"] for s in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+    why = ", ".join(f"{n} {r}" for r, n in reason_counts(skipped).most_common())
+    return f"{root}: skipped {len(skipped)} of {total} files ({why}): {listed}"
+
+
+def build_manifest(
+    root: StrPath,
+    *,
+    seed: int = DEFAULT_SEED,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
+    given_split: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    validate: bool = True,
+    workers: int = 1,
+    ignore: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Scan, check and split a class folder; return the manifest (does not write it).
+
+    `given_split` maps relative paths to "train"/"test" for datasets that ship their own split
+    (e.g. cat2dog); every usable file must then be listed. `validate=False` skips decoding (only
+    for files deepi2i itself just wrote).
+    """
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+    root = Path(root)
+    classes, sizes, skipped = scan_folder(root, ignore)
+    if not classes:
+        raise ValueError(
+            f"no class folders in {root}: expected {root}/<class name>/<images> (one sub-folder per class)"
+        )
+    candidates = [p for files in classes.values() for p in files]
+    bad = _validate(root, candidates, workers) if validate else {}
+    skipped += [{"path": p, "reason": bad[p]} for p in candidates if p in bad]
+    skipped.sort(key=lambda s: s["path"])
+    empty = [c for c, files in classes.items() if not any(p not in bad for p in files)]
+    if empty:
+        shown = ", ".join(repr(c) for c in empty[:10]) + (" ..." if len(empty) > 10 else "")
+        raise ValueError(
+            f"{len(empty)} class folder(s) in {root} contain no readable images: {shown}; "
+            "add images or remove the folder(s)"
+            + (f"; {_summarise_skips(skipped, root, len(sizes))}" if skipped else "")
+        )
+    class_names = sorted(classes)
+    class_to_idx = {c: i for i, c in enumerate(class_names)}
+    splits: dict[str, list[list[Any]]] = {s: [] for s in SPLITS}
+    for c in class_names:
+        good = [p for p in classes[c] if p not in bad]
+        if given_split is not None:
+            missing = [p for p in good if given_split.get(p) not in SPLITS]
+            if missing:
+                raise ValueError(
+                    f"given split does not assign {missing[0]} (and {len(missing) - 1} more) to train/test"
+                )
+            train = [p for p in good if given_split[p] == "train"]
+            test = [p for p in good if given_split[p] == "test"]
+        else:
+            train, test = _split_class(c, good, seed, test_fraction)
+        splits["train"] += [[p, class_to_idx[c]] for p in train]
+        splits["test"] += [[p, class_to_idx[c]] for p in test]
+    if skipped:
+        warnings.warn(
+            _summarise_skips(skipped, root, len(sizes)) + f" (all listed in {MANIFEST_NAME})",
+            SkippedFilesWarning,
+            stacklevel=2,
+        )
+    return {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "split_source": "given" if given_split is not None else "seeded",
+        "seed": None if given_split is not None else seed,
+        "test_fraction": None if given_split is not None else test_fraction,
+        "class_names": class_names,
+        "class_to_idx": class_to_idx,
+        "counts": {
+            "classes": len(class_names),
+            "train": len(splits["train"]),
+            "test": len(splits["test"]),
+            "skipped": len(skipped),
+        },
+        "splits": splits,
+        "skipped": skipped,
+        "sizes": sizes,
+        "metadata": dict(metadata or {}),
+    }
+
+
+def _diff(old: Mapping[str, int], new: Mapping[str, int]) -> str:
+    added = sorted(set(new) - set(old))
+    removed = sorted(set(old) - set(new))
+    changed = sorted(p for p in set(old) & set(new) if old[p] != new[p])
+    example = (added + removed + changed)[:3]
+    return (
+        f"{len(added)} file(s) added, {len(removed)} removed, {len(changed)} changed size"
+        f" (e.g. {', '.join(example)})"
+    )
+
+
+def read_manifest(path: StrPath) -> dict[str, Any]:
+    """Load a manifest file and check it is one of ours."""
+    path = Path(path)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); delete it to re-split the folder") from err
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise ValueError(
+            f"{path} is not a deepi2i split manifest; move it away or pass another manifest path"
+        )
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise ValueError(
+            f"{path} has manifest version {manifest.get('version')}, expected {MANIFEST_VERSION}"
+        )
+    return manifest
+
+
+def _own_files(root: Path, manifest_path: Path) -> list[str]:
+    """A manifest kept at the top of the folder under a custom name is not data."""
+    return [manifest_path.name] if manifest_path.resolve().parent == root.resolve() else []
+
+
+def check_unchanged(root: StrPath, manifest: Mapping[str, Any], manifest_path: StrPath) -> None:
+    """Fail when files were added, removed or changed since the manifest was written."""
+    _, sizes, _ = scan_folder(root, _own_files(Path(root), Path(manifest_path)))
+    if sizes != manifest["sizes"]:
+        raise ManifestMismatchError(
+            f"{root} changed since its split manifest {manifest_path} was written: {_diff(manifest['sizes'], sizes)}. "
+            "To keep the same train/test split, restore those files; to re-split on purpose, pass "
+            "--resplit (resplit=True) or delete the manifest."
+        )
+
+
+def load_or_create_manifest(
+    root: StrPath,
+    *,
+    seed: int | None = None,
+    test_fraction: float | None = None,
+    resplit: bool = False,
+    manifest_path: StrPath | None = None,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Return the folder's manifest, creating it on first use; never silently re-split.
+
+    seed/test_fraction None mean "whatever the manifest says" (defaults 0 / 0.1 on creation);
+    explicit values that differ from an existing manifest are an error unless `resplit`.
+    """
+    root = Path(root)
+    path = Path(manifest_path) if manifest_path is not None else root / MANIFEST_NAME
+    if path.exists() and not resplit:
+        manifest = read_manifest(path)
+        for name, wanted in (("seed", seed), ("test_fraction", test_fraction)):
+            if wanted is not None and manifest["split_source"] == "given":
+                raise ManifestMismatchError(
+                    f"{path} holds the split shipped with the dataset, so {name} does not apply; drop the "
+                    "option, or pass --resplit (resplit=True) to replace it with a seeded split"
+                )
+            if wanted is not None and wanted != manifest[name]:
+                raise ManifestMismatchError(
+                    f"{path} was written with {name}={manifest[name]}, but {name}={wanted} was requested; "
+                    f"drop the option to reuse the existing split, or pass --resplit (resplit=True) to re-split"
+                )
+        check_unchanged(root, manifest, path)
+        return manifest
+    # Re-splitting keeps the old manifest's metadata, seed and fraction unless new ones are given.
+    previous: dict[str, Any] = {}
+    if path.exists():
+        try:
+            previous = read_manifest(path)
+        except ValueError:
+            previous = {}
+    if previous.get("split_source") == "seeded":
+        seed = previous["seed"] if seed is None else seed
+        test_fraction = previous["test_fraction"] if test_fraction is None else test_fraction
+    manifest = build_manifest(
+        root,
+        seed=DEFAULT_SEED if seed is None else seed,
+        test_fraction=DEFAULT_TEST_FRACTION if test_fraction is None else test_fraction,
+        metadata=previous.get("metadata", {}),
+        workers=workers,
+        ignore=_own_files(root, path),
+    )
+    save_manifest(manifest, path)
+    return manifest
+
+
+def save_manifest(manifest: Mapping[str, Any], path: StrPath) -> None:
+    """Write `manifest` atomically, with a clear error for read-only dataset folders."""
+    try:
+        write_json_atomic(path, manifest)
+    except PermissionError as err:
+        raise PermissionError(
+            f"cannot write the split manifest {path} ({err}); pass manifest_path= / --manifest to a writable location"
+        ) from err
+
+
+def split_entries(manifest: Mapping[str, Any], split: str) -> list[tuple[str, int]]:
+    """(relative path, label) pairs of one split; "all" is train then test."""
+    if split == "all":
+        names: Iterable[str] = SPLITS
+    elif split in SPLITS:
+        names = (split,)
+    else:
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    return [(p, int(y)) for s in names for p, y in manifest["splits"][s]]
+
+
+def manifest_summary(manifest: Mapping[str, Any]) -> str:
+    """A few lines for people: classes, split sizes, how the split was made, what was skipped."""
+    counts = manifest["counts"]
+    how = (
+        "split shipped with the dataset"
+        if manifest["split_source"] == "given"
+        else f"seeded split: seed {manifest['seed']}, test fraction {manifest['test_fraction']}"
+    )
+    lines = [
+        f"{counts['classes']} classes, {counts['train'] + counts['test']} images "
+        f"(train {counts['train']}, test {counts['test']}; {how})"
+    ]
+    skipped = manifest["skipped"]
+    if skipped:
+        why = ", ".join(f"{n} {r}" for r, n in reason_counts(skipped).most_common())
+        lines.append(f"skipped {len(skipped)} files: {why}")
+        lines += [f"  {s['path']}: {s['reason']}" for s in skipped[:10]]
+        if len(skipped) > 10:
+            lines.append(f"  ... ({len(skipped) - 10} more listed in the manifest)")
+    else:
+        lines.append("skipped 0 files")
+    return "\n".join(lines)
