@@ -42,6 +42,113 @@ def _cmd_import_biggan(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="the paper's Table-1 metrics (RC, FC, mKID, mFID) plus LPIPS and Shapes pose, as report.json/.md",
+    )
+    p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i export folder")
+    p.add_argument("--data", required=True, metavar="DIR", help="the class folder the model was trained on (its test split is the input)")
+    p.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for report.json and report.md")
+    p.add_argument("--per-class", type=int, default=12800, help="translations per target class (default 12800, the paper's)")
+    p.add_argument(
+        "--metrics", default="all", help="comma list of fid,kid,rc,fc,lpips,pose (default all; pose only on Shapes data)"
+    )
+    p.add_argument(
+        "--extractor", default="inception", help="FID/KID features: inception (the literature's) or classifier (the RC classifier)"
+    )
+    p.add_argument(
+        "--inception-weights", metavar="FILE", help="torch-fidelity's weights-inception-2015-12-05-6726825d.pth (or $DEEPI2I_INCEPTION_WEIGHTS)"
+    )
+    p.add_argument("--real-split", choices=["train", "test"], default="train", help="real images FID/KID compare against (default train)")
+    p.add_argument("--seed", type=int, default=0, help="seed of z, LPIPS input choice, KID subsets and classifiers (default 0)")
+    p.add_argument("--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]")
+    p.add_argument(
+        "--include-same-class", action="store_true", help="also translate inputs of class c into c (default: other classes only)"
+    )
+    p.add_argument("--classifier", choices=["small", "resnet18", "resnet34", "resnet50"], default="small", help="RC/FC backbone (paper: resnet50)")
+    p.add_argument("--classifier-weights", metavar="FILE", help="initial backbone weights: a local torchvision state_dict (default random)")
+    p.add_argument("--classifier-input-size", type=int, help="resize images to this side for the classifier (default: model resolution)")
+    p.add_argument("--classifier-epochs", type=int, default=20, help="epochs of RC and FC training (default 20)")
+    p.add_argument("--classifier-lr", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    p.add_argument("--classifier-batch-size", type=int, default=64, help="classifier batch size (default 64)")
+    p.add_argument("--fc-per-class", type=int, default=1000, help="translations per class FC trains on (default 1000)")
+    p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets (default 100)")
+    p.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size, capped by the set sizes (default 1000)")
+    p.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex", help="LPIPS trunk (default alex, as StarGAN v2)")
+    p.add_argument(
+        "--lpips-weights", metavar="FILE", help="torchvision alexnet-owt-7be5be79.pth / vgg16-397923af.pth (or $DEEPI2I_LPIPS_WEIGHTS)"
+    )
+    p.add_argument("--lpips-inputs", type=int, default=20, help="inputs per target class for LPIPS (default 20)")
+    p.add_argument("--lpips-samples", type=int, default=10, help="samples per input for LPIPS (default 10)")
+    p.add_argument("--cache-dir", metavar="DIR", help="classifiers and real features (default $DEEPI2I_CACHE_DIR or ~/.cache/deepi2i/eval)")
+    p.add_argument("--name", help="the model's name in the tables (default: the export folder's name)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
+    p.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or time estimate")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("evaluate-compare", help="put several evaluation reports side by side (Table-1 layout)")
+    p.add_argument("reports", nargs="+", metavar="REPORT.json", help="report.json files (or their folders)")
+    p.add_argument("--out", required=True, metavar="TABLE.md", help="markdown file to write")
+    p.add_argument("--labels", nargs="+", help="row names, one per report (default: each report's name)")
+    p.set_defaults(func=_cmd_evaluate_compare)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from deepi2i.metrics import ClassifierConfig, EvalConfig, evaluate, markdown_report
+
+    if args.extractor not in ("inception", "classifier"):
+        from deepi2i.metrics import available_extractors
+
+        if args.extractor not in available_extractors():
+            raise CLIError(f"unknown --extractor {args.extractor!r}; available: {', '.join(available_extractors())}")
+    classifier = ClassifierConfig(
+        backbone=args.classifier,
+        init_weights=args.classifier_weights,
+        input_size=args.classifier_input_size,
+        epochs=args.classifier_epochs,
+        batch_size=args.classifier_batch_size,
+        lr=args.classifier_lr,
+        seed=args.seed,
+    )
+    config = EvalConfig(
+        per_class=args.per_class,
+        metrics=None if args.metrics.strip().lower() == "all" else tuple(args.metrics.split(",")),
+        extractor=args.extractor,
+        inception_weights=args.inception_weights,
+        real_split=args.real_split,
+        seed=args.seed,
+        truncation=args.truncation,
+        include_same_class=args.include_same_class,
+        batch_size=args.batch_size,
+        kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size,
+        classifier=classifier,
+        fc_per_class=args.fc_per_class,
+        lpips_net=args.lpips_net,
+        lpips_weights=args.lpips_weights,
+        lpips_inputs=args.lpips_inputs,
+        lpips_samples=args.lpips_samples,
+        cache_dir=args.cache_dir,
+        device=args.device,
+        workers=args.workers,
+        name=args.name,
+    )
+    report = evaluate(args.model, args.data, args.out, config, progress=not args.quiet)
+    print(markdown_report(report).split("\n## ")[0].rstrip())
+    print(f"wrote {args.out}/report.json and {args.out}/report.md")
+
+
+def _cmd_evaluate_compare(args: argparse.Namespace) -> None:
+    from deepi2i.metrics import write_comparison
+
+    out = write_comparison(args.reports, args.out, args.labels)
+    print(out.read_text(encoding="utf-8").split("\n## ")[0].rstrip())
+    print(f"wrote {out}")
+
+
 def _add_translate_commands(sub: argparse._SubParsersAction) -> None:
     def model_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -539,6 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_commands(sub)
     _add_translate_commands(sub)
     _add_data_commands(sub)
+    _add_evaluation_commands(sub)
     return parser
 
 

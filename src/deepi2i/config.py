@@ -325,3 +325,235 @@ def tiny(resolution: int = 32, ch: int = 4, n_classes: int = 3, attention: tuple
 
 
 PRESETS = {"paper128": paper128, "tiny": tiny}
+
+
+# ---- training ----------------------------------------------------------------------------------
+
+NETWORK_NAMES = ("encoder", "adaptors", "generator", "discriminator")
+TASKS = ("pretrain", "translate")
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    """One training phase as data: the networks whose optimizers step, for `kimg` thousand images.
+
+    Networks not listed are frozen for the phase: no gradients, and eval mode, so that their
+    spectral-norm and batch-norm buffers stay unchanged too.
+    """
+
+    name: str
+    kimg: float
+    train: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = set(self.train) - set(NETWORK_NAMES)
+        if unknown:
+            raise ValueError(f"phase {self.name!r} trains unknown networks {sorted(unknown)}; known: {NETWORK_NAMES}")
+        if self.kimg < 0:
+            raise ValueError(f"phase {self.name!r} has negative length {self.kimg} kimg")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides the numbers a run produces (written into the run and every checkpoint).
+
+    `task="pretrain"` trains a class-conditional BigGAN (the model's generator and discriminator);
+    `task="translate"` trains DeepI2I. `batch_size` is the global batch of one optimizer step:
+    it is split over replicas (DDP) and then into `accumulation` micro-batches per replica.
+    """
+
+    task: str = "translate"
+    model: DeepI2IConfig = field(default_factory=DeepI2IConfig)
+    phases: tuple[PhaseConfig, ...] = ()
+    batch_size: int = 32
+    accumulation: int = 1
+    lr_generator: float = 1e-4
+    lr_encoder: float = 4e-4
+    lr_adaptors: float = 4e-4
+    lr_discriminator: float = 4e-4
+    betas: tuple[float, float] = (0.0, 0.999)
+    adam_eps: float = 1e-6
+    adv_loss: str = "hinge"  # "hinge" (BigGAN, the official code) | "log" (the paper's Eq. 1)
+    rec_distance: str = "l1"  # "l1" (the paper's Eq. 3) | "mse" (the official code)
+    rec_weights: Mapping[int, float] | None = None  # None: 0.1 per level, 0.01 at the highest resolution
+    lambda_adv: float = 1.0
+    lambda_rec: float = 1.0
+    ortho_reg: float = 0.0  # BigGAN's orthogonal regularisation of G (1e-4 in BigGAN-PyTorch's scripts)
+    ema_decay: float | None = None  # EMA of the generator (None: off)
+    ema_start_kimg: float = 0.0  # before this the EMA copies the generator
+    transfer: tuple[str, ...] = ("encoder", "generator", "discriminator")  # networks initialised from the source
+    class_rows: tuple[int, ...] | None = None  # source embedding row per target class (None: row c)
+    cross_replica_bn: bool = False  # batch-norm statistics over all replicas (DDP)
+    amp: str = "none"  # "none" | "bf16" | "fp16" autocast
+    channels_last: bool = False
+    seed: int = 0
+    log_every: int = 10  # steps
+    sample_every: int = 500  # steps
+    checkpoint_every: int = 500  # steps
+    keep_checkpoints: int = 2
+    n_sample_inputs: int = 8
+    n_sample_classes: int = 8
+    workers: int = 0  # DataLoader worker processes
+
+    def __post_init__(self) -> None:
+        choices = {
+            "task": (self.task, TASKS),
+            "adv_loss": (self.adv_loss, ("hinge", "log")),
+            "rec_distance": (self.rec_distance, ("l1", "mse")),
+            "amp": (self.amp, ("none", "bf16", "fp16")),
+        }
+        for name, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        if not self.phases:
+            raise ValueError("a training config needs at least one phase")
+        if self.task == "pretrain" and any(set(p.train) - {"generator", "discriminator"} for p in self.phases):
+            raise ValueError("pretraining trains only the generator and the discriminator")
+        if self.batch_size < 1 or self.accumulation < 1 or self.batch_size % self.accumulation:
+            raise ValueError(f"batch_size {self.batch_size} must be a positive multiple of accumulation {self.accumulation}")
+        unknown = set(self.transfer) - {"encoder", "generator", "discriminator"}
+        if unknown:
+            raise ValueError(f"transfer names unknown networks {sorted(unknown)}; choose from encoder, generator, discriminator")
+        if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.class_rows is not None and len(self.class_rows) != self.model.n_classes:
+            raise ValueError(f"class_rows has {len(self.class_rows)} entries for {self.model.n_classes} classes")
+        for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+
+    @property
+    def total_kimg(self) -> float:
+        return float(sum(p.kimg for p in self.phases))
+
+    def lr(self, network: str) -> float:
+        return float(getattr(self, f"lr_{network}"))
+
+    def reconstruction_weights(self) -> dict[int, float]:
+        """alpha_l of Eq. 3 for the model's levels: 0.1 each, 0.01 at the highest resolution (the paper)."""
+        levels = self.model.pyramid_levels
+        if self.rec_weights is not None:
+            weights = {int(k): float(v) for k, v in self.rec_weights.items()}
+            missing = set(levels) - set(weights)
+            if missing:
+                raise ValueError(f"rec_weights has no weight for levels {sorted(missing)}")
+            return {r: weights[r] for r in levels}
+        top = max(levels)
+        return {r: (0.01 if r == top and len(levels) > 1 else 0.1) for r in levels}
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        data = dict(data)
+        if "model" in data:
+            data["model"] = DeepI2IConfig.from_dict(data["model"])
+        if "phases" in data:
+            data["phases"] = tuple(from_dict(PhaseConfig, p) for p in data["phases"])
+        if data.get("rec_weights") is not None:
+            data["rec_weights"] = {int(k): float(v) for k, v in data["rec_weights"].items()}
+        return from_dict(cls, data)
+
+
+def transfer_phases(phase1_kimg: float, total_kimg: float) -> tuple[PhaseConfig, ...]:
+    """The paper's two phases: adaptors + D (encoder, generator frozen), then G + adaptors + D."""
+    if total_kimg < phase1_kimg:
+        raise ValueError(f"total length {total_kimg} kimg is shorter than phase 1 ({phase1_kimg} kimg)")
+    return (
+        PhaseConfig("adaptors+discriminator", phase1_kimg, ("adaptors", "discriminator")),
+        PhaseConfig("generator+adaptors+discriminator", total_kimg - phase1_kimg, ("generator", "adaptors", "discriminator")),
+    )
+
+
+def scratch_phases(total_kimg: float) -> tuple[PhaseConfig, ...]:
+    """DeepI2I (scratch): one phase training every network, the encoder included."""
+    return (PhaseConfig("all", total_kimg, NETWORK_NAMES),)
+
+
+def pretrain_phases(total_kimg: float) -> tuple[PhaseConfig, ...]:
+    return (PhaseConfig("generator+discriminator", total_kimg, ("generator", "discriminator")),)
+
+
+def shapes64(n_classes: int = 10, ch: int = 8, class_names: Sequence[str] | None = None) -> DeepI2IConfig:
+    """The CPU Shapes model: a scaled-down 128 px hierarchy at 64 px keeping four levels (32/16/8/4).
+
+    Width chosen by measurement (docs/training.md): at ch 8 a batch-32 CPU step (~0.5 s) is
+    cheaper than that of the 32 px, ch 16 BigGAN that learned class-specific shapes in tens of minutes.
+    """
+    g = GeneratorConfig(resolution=64, ch=ch, n_classes=n_classes, attention=(), dim_z=120, shared_dim=128)
+    d = DiscriminatorConfig(resolution=64, ch=ch, n_classes=n_classes, attention=())
+    return _deepi2i(g, d, levels=(32, 16, 8, 4), class_names=tuple(class_names) if class_names else None)
+
+
+# name -> (model builder, {task: training settings}); lengths in kimg, intervals in steps.
+_TRAIN_PRESETS: dict[str, dict[str, Any]] = {
+    "paper128": {
+        "model": lambda n, names: paper128(n, names),
+        # BigGAN-PyTorch's launch_BigGAN_bs256x8.sh: 138k steps of 256 x 8, EMA 0.9999 from step 20k.
+        "pretrain": {"kimg": 282_624.0, "batch_size": 2048, "ema_decay": 0.9999, "ema_start_kimg": 40_960.0},
+        "translate": {"phase1_kimg": 16.0, "kimg": 2_000.0},
+        "common": {"batch_size": 32, "log_every": 50, "sample_every": 2_000, "checkpoint_every": 2_000},
+    },
+    "shapes64": {
+        "model": lambda n, names: shapes64(n, class_names=names),
+        # ~3000 steps (~25 CPU minutes) pretraining; 100 + 1400 steps DeepI2I (~15 minutes).
+        "pretrain": {"kimg": 96.0, "ema_decay": 0.999},
+        "translate": {"phase1_kimg": 3.2, "kimg": 48.0},
+        "common": {"batch_size": 32, "log_every": 10, "sample_every": 200, "checkpoint_every": 100},
+    },
+    "tiny": {
+        "model": lambda n, names: dataclasses.replace(
+            tiny(32, 4, n), levels=(16, 8), class_names=tuple(names) if names else None
+        ),
+        "pretrain": {"kimg": 0.016, "ema_decay": 0.9},
+        "translate": {"phase1_kimg": 0.008, "kimg": 0.016},
+        "common": {"batch_size": 4, "log_every": 1, "sample_every": 2, "checkpoint_every": 2, "n_sample_inputs": 2},
+    },
+}
+TRAIN_PRESETS = tuple(_TRAIN_PRESETS)
+
+
+def train_preset(
+    name: str,
+    task: str = "translate",
+    n_classes: int = 1000,
+    class_names: Sequence[str] | None = None,
+    kimg: float | None = None,
+    phase1_kimg: float | None = None,
+    scratch: bool = False,
+    transfer: Sequence[str] | None = None,
+) -> TrainConfig:
+    """A named training configuration ('paper128', 'shapes64', 'tiny') for `task`.
+
+    `kimg` is the total length; `phase1_kimg` the length of the adaptors + D phase (translate).
+    `scratch` trains every network from random initialisation in one phase (DeepI2I (scratch)).
+    `transfer` (translate): which of encoder / generator / discriminator start from the source
+    (default all three; the paper's Fig. 6 ablation uses subsets). A network that starts from
+    random weights is trained in every phase, so a random encoder is not left frozen.
+    """
+    if name not in _TRAIN_PRESETS:
+        raise ValueError(f"unknown training preset {name!r}; choose one of {TRAIN_PRESETS}")
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    preset = _TRAIN_PRESETS[name]
+    model = preset["model"](n_classes, tuple(class_names) if class_names else None)
+    settings = dict(preset[task])
+    total = float(kimg if kimg is not None else settings.pop("kimg"))
+    settings.pop("kimg", None)
+    p1 = float(phase1_kimg if phase1_kimg is not None else settings.pop("phase1_kimg", 0.0))
+    settings.pop("phase1_kimg", None)
+    extra: dict[str, Any] = {}
+    if task == "pretrain":
+        phases = pretrain_phases(total)
+    elif scratch:
+        phases = scratch_phases(total)
+        extra["transfer"] = ()
+    else:
+        phases = transfer_phases(min(p1, total), total)
+        if transfer is not None:
+            extra["transfer"] = tuple(transfer)
+            random_init = [n for n in ("encoder", "generator", "discriminator") if n not in transfer]
+            trains = [p.train + tuple(n for n in random_init if n not in p.train) for p in phases]
+            phases = tuple(PhaseConfig("+".join(t), p.kimg, t) for p, t in zip(phases, trains, strict=True))
+    return TrainConfig(task=task, model=model, phases=phases, **{**preset["common"], **settings, **extra})

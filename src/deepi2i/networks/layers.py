@@ -7,6 +7,8 @@ Spectral norm is BigGAN's own (not torch.nn.utils.spectral_norm): buffers `u0` [
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -77,8 +79,16 @@ class SNEmbedding(nn.Embedding, SpectralNorm):
         return F.embedding(y, self.sn_weight())
 
 
+BatchNormFn = Callable[[Tensor, Tensor, Tensor, "Tensor | None", "Tensor | None", bool, float, float], Tensor]
+
+
 class BatchNorm(nn.Module):
-    """BigGAN's plain BN (the generator's output layer), with its `gain`/`bias`/`stored_*` names."""
+    """BigGAN's plain BN (the generator's output layer), with its `gain`/`bias`/`stored_*` names.
+
+    `batch_norm` is F.batch_norm's signature; training swaps in a cross-replica version.
+    """
+
+    batch_norm: BatchNormFn = staticmethod(F.batch_norm)  # type: ignore[assignment]
 
     def __init__(self, channels: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
@@ -89,13 +99,15 @@ class BatchNorm(nn.Module):
         self.register_buffer("stored_var", torch.ones(channels))
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.batch_norm(
+        return self.batch_norm(
             x, self.stored_mean, self.stored_var, self.gain, self.bias, self.training, self.momentum, self.eps
         )
 
 
 class ConditionalBatchNorm(nn.Module):
     """BN whose gain and bias come from the conditioning vector (shared class embedding ++ z chunk)."""
+
+    batch_norm: BatchNormFn = staticmethod(F.batch_norm)  # type: ignore[assignment]
 
     def __init__(self, channels: int, cond_dim: int, eps: float = 1e-5, momentum: float = 0.1, sn_eps: float = 1e-6):
         super().__init__()
@@ -108,7 +120,7 @@ class ConditionalBatchNorm(nn.Module):
     def forward(self, x: Tensor, cond: Tensor) -> Tensor:
         gain = (1 + self.gain(cond))[:, :, None, None]  # [B, C, 1, 1]
         bias = self.bias(cond)[:, :, None, None]
-        out = F.batch_norm(x, self.stored_mean, self.stored_var, None, None, self.training, self.momentum, self.eps)
+        out = self.batch_norm(x, self.stored_mean, self.stored_var, None, None, self.training, self.momentum, self.eps)
         return out * gain + bias
 
 

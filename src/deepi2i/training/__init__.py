@@ -1,0 +1,40 @@
+"""Training: source-GAN pretraining and two-phase DeepI2I transfer, in one loop with exact resume.
+
+    from deepi2i.config import train_preset
+    from deepi2i.training import pretrain, train
+    src = pretrain("shapes/source", "runs/src", train_preset("shapes64", "pretrain", n_classes=8)).export
+    train("shapes/target", "runs/i2i", train_preset("shapes64", n_classes=8), source=src)
+"""
+
+from deepi2i.config import PhaseConfig, TrainConfig, train_preset
+from deepi2i.training.api import open_dataset, preset_config, pretrain, train
+from deepi2i.training.ema import EMA
+from deepi2i.training.loop import NonFiniteLossError, RunResult, fit
+from deepi2i.training.objectives import Batch, Networks, PretrainObjective, TranslationObjective
+from deepi2i.training.phases import Schedule
+from deepi2i.training.tasks import PretrainTask, TranslationTask
+from deepi2i.training.transfer import parse_class_map, resolve_transfer_config, transfer_weights
+
+__all__ = [
+    "EMA",
+    "Batch",
+    "Networks",
+    "NonFiniteLossError",
+    "PhaseConfig",
+    "PretrainObjective",
+    "PretrainTask",
+    "RunResult",
+    "Schedule",
+    "TrainConfig",
+    "TranslationObjective",
+    "TranslationTask",
+    "fit",
+    "open_dataset",
+    "parse_class_map",
+    "preset_config",
+    "pretrain",
+    "resolve_transfer_config",
+    "train",
+    "train_preset",
+    "transfer_weights",
+]

@@ -1,0 +1,171 @@
+"""`pretrain` and `train`: dataset + config (+ source) -> a run folder with an export.
+
+What the `deepi2i pretrain` / `deepi2i train` commands call; usable from Python with any torch
+Dataset of (image [3, R, R] in [-1, 1], class index) pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from deepi2i.config import TrainConfig
+from deepi2i.networks.biggan import BigGAN
+from deepi2i.training.distributed import distributed_session
+from deepi2i.training.loop import RunResult, fit
+from deepi2i.training.tasks import PretrainTask, TranslationTask
+from deepi2i.training.transfer import parse_class_map, resolve_transfer_config
+
+DataArg = Dataset | str | Path
+
+
+def open_dataset(data: DataArg, resolution: int, split: str = "train") -> Dataset:
+    """A class folder as a cached ClassFolderDataset (a Dataset passes through unchanged)."""
+    if isinstance(data, Dataset):
+        return data
+    from deepi2i.data.folder import ClassFolderDataset
+
+    return ClassFolderDataset(data, resolution=resolution, split=split, cache=True)
+
+
+def _sample_dataset(data: DataArg, dataset: Dataset, resolution: int) -> Dataset:
+    """The test split (held-out inputs make honest grids) when there is one, else the training data."""
+    if isinstance(data, Dataset):
+        return dataset
+    test = open_dataset(data, resolution, split="test")
+    return test if len(test) else dataset  # type: ignore[arg-type]
+
+
+def class_names_of(dataset: Dataset) -> tuple[str, ...] | None:
+    names = getattr(dataset, "class_names", None)
+    return tuple(names) if names is not None else None
+
+
+def _with_classes(config: TrainConfig, names: Sequence[str] | None) -> TrainConfig:
+    if names is None:
+        return config
+    if len(names) != config.model.n_classes:
+        raise ValueError(f"the data has {len(names)} classes but the config is for {config.model.n_classes}")
+    if config.model.class_names is not None and tuple(config.model.class_names) != tuple(names):
+        raise ValueError("the config's class names differ from the data's class folders")
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, class_names=tuple(names)))
+
+
+def _describe(data: DataArg) -> str:
+    return str(Path(data).resolve()) if isinstance(data, (str, Path)) else type(data).__name__
+
+
+def pretrain(
+    data: DataArg,
+    out: str | Path,
+    config: TrainConfig,
+    *,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    stop_at_step: int | None = None,
+) -> RunResult:
+    """Train a class-conditional BigGAN (hinge loss, EMA of G) and export it to OUT/export as a transfer source."""
+    if config.task != "pretrain":
+        raise ValueError(f"pretrain needs a config with task='pretrain', got {config.task!r}")
+    with distributed_session(device):
+        dataset = open_dataset(data, config.model.resolution)
+        config = _with_classes(config, class_names_of(dataset))
+        torch.manual_seed(config.seed)  # the same initial networks on every replica and every rerun
+        task = PretrainTask(config)
+        return fit(
+            task,
+            dataset,
+            out,
+            sample_dataset=_sample_dataset(data, dataset, config.model.resolution),
+            device=device,
+            progress=progress,
+            stop_at_step=stop_at_step,
+            run_info={"task": "pretrain", "data": _describe(data)},
+        )
+
+
+def train(
+    data: DataArg,
+    out: str | Path,
+    config: TrainConfig,
+    source: str | Path | BigGAN | None = None,
+    *,
+    class_map: str | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    stop_at_step: int | None = None,
+) -> RunResult:
+    """Train DeepI2I: transfer `config.transfer` from `source` (our export, a BigGAN-PyTorch folder or a BigGAN).
+
+    `class_map` chooses the source embedding row of each target class ('identity', 'offset:N',
+    'names' or 'r0,r1,...'; see `parse_class_map`); it sets config.class_rows.
+    """
+    if config.task != "translate":
+        raise ValueError(f"train needs a config with task='translate', got {config.task!r}")
+    with distributed_session(device):
+        dataset = open_dataset(data, config.model.resolution)
+        config = _with_classes(config, class_names_of(dataset))
+        src: BigGAN | None = None
+        info: dict[str, Any] = {"task": "translate", "data": _describe(data), "class_map": class_map}
+        if config.transfer:
+            if source is None:
+                raise ValueError("train needs --source (a BigGAN to transfer from), or --scratch")
+            if isinstance(source, BigGAN):
+                src = source
+            else:
+                from deepi2i.convert import load_biggan
+
+                src = load_biggan(source)
+                info["source"] = str(Path(source).resolve())
+            config = resolve_transfer_config(config, src)
+            if class_map is not None or config.class_rows is None:
+                names = config.model.class_names or tuple(str(i) for i in range(config.model.n_classes))
+                rows = parse_class_map(class_map, names, src.config.class_names, src.config.generator.n_classes)
+                config = dataclasses.replace(config, class_rows=rows)
+        torch.manual_seed(config.seed)
+        task = TranslationTask(config, src)
+        return fit(
+            task,
+            dataset,
+            out,
+            sample_dataset=_sample_dataset(data, dataset, config.model.resolution),
+            device=device,
+            progress=progress,
+            stop_at_step=stop_at_step,
+            run_info=info,
+        )
+
+
+def preset_config(
+    preset: str,
+    task: str,
+    data: str | Path,
+    *,
+    kimg: float | None = None,
+    phase1_kimg: float | None = None,
+    scratch: bool = False,
+    transfer: Sequence[str] | None = None,
+    ch: int | None = None,
+    **overrides: Any,
+) -> TrainConfig:
+    """A preset sized for the class folder `data` (its classes), with TrainConfig field overrides.
+
+    `ch` changes the width of a model built from the preset (scratch runs, pretraining).
+    """
+    from deepi2i.config import train_preset
+    from deepi2i.data.folder import ClassFolderDataset
+
+    names = ClassFolderDataset(data, resolution=8, split="train").class_names
+    config = train_preset(
+        preset, task, len(names), names, kimg=kimg, phase1_kimg=phase1_kimg, scratch=scratch, transfer=transfer
+    )
+    if ch is not None:
+        m = config.model
+        g, d = dataclasses.replace(m.generator, ch=ch), dataclasses.replace(m.discriminator, ch=ch)
+        config = dataclasses.replace(config, model=dataclasses.replace(m, generator=g, discriminator=d, encoder=d))
+    return dataclasses.replace(config, **overrides)

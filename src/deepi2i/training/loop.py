@@ -1,0 +1,363 @@
+"""The one training loop: pretraining and DeepI2I training are phases of it (phases are data).
+
+Per optimizer step: draw the step's data (a pure function of seed and step) and its z / classes
+(from the loop's own generator, drawn for the GLOBAL batch and sliced per replica, so that N
+processes see exactly what one process would), then a discriminator step and a generator-side
+step for the networks the current phase trains. Frozen networks run in eval mode without
+gradients. Rank 0 logs, draws sample grids and writes checkpoints; rerunning the same command
+resumes from the newest checkpoint to the same parameters as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
+from deepi2i import __version__
+from deepi2i.checkpoint import atomic_write_bytes, load_state_strict
+from deepi2i.config import TrainConfig
+from deepi2i.networks.deepi2i import sample_z
+from deepi2i.training.distributed import (
+    DistInfo,
+    all_reduce_mean,
+    barrier,
+    convert_cross_replica_bn,
+    current,
+    wrap,
+)
+from deepi2i.training.ema import EMA
+from deepi2i.training.logs import RunLog
+from deepi2i.training.objectives import Batch, LossFn, Networks
+from deepi2i.training.phases import Schedule, ScheduledPhase
+from deepi2i.training.regularizers import add_ortho_grad_
+from deepi2i.training.state import capture_rng, load_latest, restore_rng, save_checkpoint
+from deepi2i.training.stream import REAL, SOURCE, IndexStream, StepBatches, epoch_permutation
+from deepi2i.training.tasks import FixedInputs, Task
+
+RUN_FORMAT = "deepi2i-run"
+# Settings a rerun may change without changing the numbers (the last phase may also be lengthened).
+RESUMABLE_FIELDS = ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "workers",
+                    "n_sample_inputs", "n_sample_classes")
+_SAMPLE_STREAM = 2
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the run stopped before writing any state from that step."""
+
+
+@dataclass
+class RunResult:
+    step: int  # optimizer steps done
+    total_steps: int
+    export: Path | None  # RUN/export once the run is complete
+    checkpoint: Path | None  # the newest training state written by this call
+
+    @property
+    def complete(self) -> bool:
+        return self.step >= self.total_steps
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+    c = {k: v for k, v in config.items() if k not in RESUMABLE_FIELDS}
+    c["phases"] = [dict(p) for p in c["phases"]]
+    c["phases"][-1]["kimg"] = None
+    return c
+
+
+def _check_same_run(stored: Mapping[str, Any], config: TrainConfig, where: Path) -> None:
+    old, new = _comparable(stored), _comparable(config.to_dict())
+    if old != new:
+        differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise ValueError(
+            f"{where} holds a run with a different configuration (differs in: {', '.join(differ)}). "
+            "Rerun the original command to resume it, or choose a new --out folder."
+        )
+
+
+@contextlib.contextmanager
+def _eval_mode(modules: Mapping[str, nn.Module]) -> Iterator[None]:
+    modes = {name: m.training for name, m in modules.items()}
+    try:
+        for m in modules.values():
+            m.eval()
+        yield
+    finally:
+        for name, m in modules.items():
+            m.train(modes[name])
+
+
+def _no_sync(wrappers: list[nn.Module], sync: bool) -> contextlib.ExitStack:
+    """Skip DDP's gradient all-reduce on all but the last accumulation micro-batch."""
+    stack = contextlib.ExitStack()
+    if not sync:
+        for w in wrappers:
+            if hasattr(w, "no_sync"):
+                stack.enter_context(w.no_sync())
+    return stack
+
+
+def _loader(dataset: Dataset, stream: IndexStream, config: TrainConfig, info: DistInfo, start: int) -> Iterator[Any]:
+    sampler = StepBatches(stream, config.batch_size, info.rank, info.world, start)
+    return iter(
+        DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            num_workers=config.workers,
+            pin_memory=info.device.type == "cuda",
+        )
+    )
+
+
+def _fixed_inputs(task: Task, dataset: Dataset, device: torch.device) -> FixedInputs:
+    """The same z, target classes (evenly spread) and, for translation, inputs for every grid."""
+    c = task.config
+    n_classes = c.model.n_classes
+    classes = torch.linspace(0, n_classes - 1, min(c.n_sample_classes, n_classes)).round().long()
+    n = c.n_sample_inputs
+    x = None
+    if task.uses_source_images:
+        n = min(n, len(dataset))  # type: ignore[arg-type]
+        idx = epoch_permutation(len(dataset), c.seed, _SAMPLE_STREAM, 0)[:n].tolist()  # type: ignore[arg-type]
+        x = torch.stack([dataset[i][0] for i in idx]).to(device)
+    z = sample_z(n, c.model.generator.dim_z_used, generator=torch.Generator().manual_seed(c.seed + 1))
+    return FixedInputs(z=z.to(device), classes=classes.to(device), x=x)
+
+
+# ---- the loop ----------------------------------------------------------------------------------
+
+
+def fit(
+    task: Task,
+    dataset: Dataset,
+    run_dir: str | Path,
+    *,
+    sample_dataset: Dataset | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    stop_at_step: int | None = None,
+    run_info: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Train `task` on `dataset` into `run_dir`, resuming from its newest checkpoint if there is one.
+
+    `stop_at_step` stops after that many optimizer steps without exporting (what a kill leaves
+    behind, for tests and for splitting a run over several jobs). `run_info` is recorded in
+    RUN/config.json next to the resolved config (data path, source, ...).
+    """
+    config = task.config
+    info = current(device)
+    run_dir = Path(run_dir)
+    schedule = Schedule.build(config.phases, config.batch_size)
+    total = schedule.total_steps
+    b_global = config.batch_size
+    if b_global % (info.world * config.accumulation):
+        raise ValueError(
+            f"batch size {b_global} does not split into {info.world} processes x {config.accumulation} accumulation steps"
+        )
+    b_local = b_global // info.world
+
+    # ---- networks, optimizers, EMA, generators
+    nets = Networks(task.networks)
+    for net in nets.raw.values():
+        net.to(info.device)
+    if config.cross_replica_bn:
+        convert_cross_replica_bn(nets["generator"])
+    optimizers = {
+        name: torch.optim.Adam(params, lr=config.lr(name), betas=config.betas, eps=config.adam_eps)
+        for name in schedule.trained_networks()
+        if (params := list(nets[name].parameters()))
+    }
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp)
+    scalers = {side: torch.amp.GradScaler(info.device.type, enabled=config.amp == "fp16") for side in ("D", "G")}
+    ema = EMA(nets["generator"], config.ema_decay) if config.ema_decay is not None else None
+    rng = torch.Generator().manual_seed(config.seed)  # z and classes; data order has its own streams
+
+    # ---- resume or start
+    start, last_ckpt = 0, None
+    resumed = load_latest(run_dir)
+    if resumed is not None:
+        last_ckpt, state = resumed
+        _check_same_run(state["config"], config, run_dir)
+        for name, net in nets.raw.items():
+            load_state_strict(net, state["networks"][name], f"{last_ckpt} ({name})")
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        for side, scaler in scalers.items():
+            if state["scalers"].get(side):
+                scaler.load_state_dict(state["scalers"][side])
+        restore_rng(state["rng"], rng)
+        start = int(state["step"])
+        if state["data"]["real"] != start * b_global:
+            raise ValueError(f"{last_ckpt}: data position {state['data']['real']} does not match step {start}")
+    elif info.is_main:
+        meta = {"format": RUN_FORMAT, "deepi2i_version": __version__, **(run_info or {}), "config": config.to_dict()}
+        atomic_write_bytes(run_dir / "config.json", (json.dumps(meta, indent=2) + "\n").encode())
+
+    def export() -> Path | None:
+        if not info.is_main:
+            return None
+        generator = ema.module if ema is not None else nets["generator"]
+        return task.export(run_dir / "export", generator)
+
+    if start >= total:
+        out = run_dir / "export"
+        return RunResult(start, total, out if (out / "config.json").is_file() else export(), last_ckpt)
+
+    # ---- data: one stream of real images, one of translation inputs
+    real_it = _loader(dataset, IndexStream(len(dataset), config.seed, REAL), config, info, start)  # type: ignore[arg-type]
+    src_it = (
+        _loader(dataset, IndexStream(len(dataset), config.seed, SOURCE), config, info, start)  # type: ignore[arg-type]
+        if task.uses_source_images
+        else None
+    )
+    fixed = _fixed_inputs(task, sample_dataset if sample_dataset is not None else dataset, info.device) if info.is_main else None
+    runlog = RunLog(run_dir, enabled=info.is_main, total_steps=total, start_step=start, batch_size=b_global, progress=progress)
+
+    def draw_samples(step: int) -> None:
+        if fixed is None:
+            return
+        generator = ema.module if ema is not None else nets["generator"]
+        with _eval_mode(nets.raw):
+            grid, nrow = task.sample_grid(nets, generator, fixed)
+        runlog.image(step, grid, nrow)
+
+    def checkpoint(step: int, phase: ScheduledPhase) -> Path | None:
+        if not info.is_main:
+            return None
+        state = {
+            "step": step,
+            "phase": phase.name,
+            "task": config.task,
+            "config": config.to_dict(),
+            "networks": {name: net.state_dict() for name, net in nets.raw.items()},
+            "ema": ema.state_dict() if ema is not None else None,
+            "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+            "scalers": {side: s.state_dict() for side, s in scalers.items()},
+            "rng": capture_rng(rng),
+            "data": {"real": step * b_global, "source": step * b_global},
+        }
+        return save_checkpoint(run_dir, step, state, config.keep_checkpoints)
+
+    def enter(phase: ScheduledPhase) -> None:
+        """Trained networks: train mode, gradients, DDP. Frozen: eval mode, no gradients, never wrapped."""
+        for name, net in nets.raw.items():
+            trained = name in phase.train
+            net.train(trained)
+            net.requires_grad_(trained)
+        nets.ddp = {}
+        for name in phase.train:
+            if name in nets.raw and (wrapped := wrap(nets[name], info, name == "encoder")) is not nets[name]:
+                nets.ddp[name] = wrapped
+        runlog.set_phase(phase.name)
+        frozen = sorted(set(nets.raw) - set(phase.train))
+        runlog.message(f"phase {phase.index + 1}/{len(schedule.phases)} {phase.name!r}: steps {phase.start}-{phase.end}, "
+                       f"training {list(phase.train)}, frozen {frozen}")
+
+    autocast = torch.autocast(info.device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+
+    def run_side(losses_fn: LossFn, names: list[str], scaler: torch.amp.GradScaler, micro: list[Batch]) -> dict[str, Tensor]:
+        """Accumulate `losses_fn` over the micro-batches, then step the optimizers of `names`."""
+        for name in names:
+            optimizers[name].zero_grad(set_to_none=True)
+        logs: dict[str, Tensor] = {}
+        wrappers = [nets.ddp[n] for n in names if n in nets.ddp]
+        for i, mb in enumerate(micro):
+            with _no_sync(wrappers, sync=i == len(micro) - 1):
+                with autocast:
+                    loss, parts = losses_fn(nets, mb)
+                scaler.scale(loss / len(micro)).backward()
+            for k, v in parts.items():
+                logs[k] = logs.get(k, 0.0) + v.float() / len(micro)
+        if config.ortho_reg > 0 and "generator" in names:
+            scaler.unscale_(optimizers["generator"])
+            add_ortho_grad_(nets["generator"], config.ortho_reg, skip=nets["generator"].shared.parameters())
+        for name in names:
+            scaler.step(optimizers[name])
+        scaler.update()
+        return logs
+
+    phase: ScheduledPhase | None = None
+    sums: dict[str, float] = {}
+    n_summed = 0
+    g_dim, n_classes = config.model.generator.dim_z_used, config.model.n_classes
+    mine = slice(info.rank * b_local, (info.rank + 1) * b_local)
+    try:
+        if start == 0:
+            draw_samples(0)
+        for step in range(start, total):
+            sp = schedule.phase_at(step)
+            if phase is None or sp.index != phase.index:
+                phase = sp
+                enter(phase)
+
+            # ---- this step's data and noise (global draws, this replica's slice)
+            x_real, y_real = next(real_it)
+            x_src, y_src = next(src_it) if src_it is not None else (None, None)
+            y_d = torch.randint(n_classes, (b_global,), generator=rng)
+            z_d = torch.randn(b_global, g_dim, generator=rng)
+            y_g = torch.randint(n_classes, (b_global,), generator=rng)
+            z_g = torch.randn(b_global, g_dim, generator=rng)
+            batch = Batch(x_real, y_real, y_d[mine], z_d[mine], y_g[mine], z_g[mine], x_src, y_src)
+            micro = batch.to(info.device, config.channels_last).split(config.accumulation)
+
+            # ---- discriminator step, then the generator side (D gets no gradient there)
+            logs: dict[str, Tensor] = {}
+            if "discriminator" in phase.train:
+                logs |= run_side(task.objective.d_loss, ["discriminator"], scalers["D"], micro)
+            g_side = [n for n in phase.train if n != "discriminator" and n in optimizers]
+            if g_side:
+                nets["discriminator"].requires_grad_(False)
+                try:
+                    logs |= run_side(task.objective.g_loss, g_side, scalers["G"], micro)
+                finally:
+                    nets["discriminator"].requires_grad_("discriminator" in phase.train)
+            done = step + 1
+            if ema is not None and "generator" in phase.train:
+                ema.update(nets["generator"], 0.0 if done * b_global / 1000 < config.ema_start_kimg else None)
+
+            # ---- one all-reduce per step: logged means, and a NaN/inf check every replica agrees on
+            keys = sorted(logs)
+            values = all_reduce_mean(torch.stack([logs[k] for k in keys]), info).tolist() if keys else []
+            bad = {k: v for k, v in zip(keys, values, strict=True) if not math.isfinite(v)}
+            if bad:
+                raise NonFiniteLossError(
+                    f"training stopped: {', '.join(f'{k} = {v}' for k, v in bad.items())} at step {done} "
+                    f"(phase {phase.name!r}, {done * b_global / 1000:.3f} kimg). Nothing from this step was saved; "
+                    f"the last good checkpoint is {last_ckpt or 'none (the run had not written one yet)'} and "
+                    "rerunning the same command resumes from it. Usual causes: a learning rate too high, fp16 "
+                    "overflow (try --amp bf16 or none), or NaN/inf in the input images."
+                )
+            for k, v in zip(keys, values, strict=True):
+                sums[k] = sums.get(k, 0.0) + v
+            n_summed += 1
+            runlog.advance()
+
+            # ---- logs, samples, checkpoints (rank 0)
+            end_of_phase = done == phase.end
+            if done % config.log_every == 0 or end_of_phase:
+                runlog.scalars(done, phase.name, {k: v / n_summed for k, v in sums.items()})
+                sums, n_summed = {}, 0
+            if done % config.sample_every == 0 or done == total:
+                draw_samples(done)
+            if done % config.checkpoint_every == 0 or done == total:
+                last_ckpt = checkpoint(done, phase) or last_ckpt
+            if stop_at_step is not None and done >= stop_at_step and done < total:
+                return RunResult(done, total, None, last_ckpt)
+        out = export()
+        barrier(info)
+        return RunResult(total, total, out, last_ckpt)
+    finally:
+        runlog.close()

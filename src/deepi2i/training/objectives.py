@@ -1,0 +1,151 @@
+"""The math of one micro-batch: discriminator and generator-side losses, as the official code steps them.
+
+D step: translations made without gradients, one discriminator forward on [real; fake]
+(BigGAN-PyTorch concatenates too), d_loss. G step: translations with gradients, the
+generator-side adversarial term plus (DeepI2I) the reconstruction term between the
+discriminator's features of each translation and of ITS OWN input. The discriminator is not
+updated by the G step: the loop turns its gradients off, and its features of the input carry no
+gradient at all. Both methods return (loss, logs) with tensors for the logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+from deepi2i import losses
+from deepi2i.config import DeepI2IConfig
+
+
+@dataclass
+class Batch:
+    """One (micro-)batch: real images for D, translation inputs, and the sampled z / classes.
+
+    `y_d, z_d`: classes and z of the fakes in the D step; `y_g, z_g`: those of the G step
+    (drawn afresh, as BigGAN does). `x_src, y_src` are None when pretraining.
+    """
+
+    x_real: Tensor
+    y_real: Tensor
+    y_d: Tensor
+    z_d: Tensor
+    y_g: Tensor
+    z_g: Tensor
+    x_src: Tensor | None = None
+    y_src: Tensor | None = None
+
+    def split(self, n: int) -> list[Batch]:
+        """n equal micro-batches, in order (micro-batch i holds samples [i*b/n, (i+1)*b/n))."""
+        parts = {f.name: (None if (t := getattr(self, f.name)) is None else t.chunk(n)) for f in fields(self)}
+        return [Batch(**{k: (None if v is None else v[i]) for k, v in parts.items()}) for i in range(n)]
+
+    def to(self, device: torch.device, channels_last: bool = False) -> Batch:
+        def move(t: Tensor | None) -> Tensor | None:
+            if t is None:
+                return None
+            t = t.to(device, non_blocking=True)
+            return t.contiguous(memory_format=torch.channels_last) if channels_last and t.dim() == 4 else t
+
+        return Batch(**{f.name: move(getattr(self, f.name)) for f in fields(self)})
+
+
+class Networks:
+    """The raw networks plus, in multi-process runs, the DDP wrappers of those the phase trains.
+
+    Forwards whose gradients update a network go through `trainable(name)` (the wrapper, so DDP
+    synchronises them); all other forwards use the raw module, `nets[name]`.
+    """
+
+    def __init__(self, modules: Mapping[str, nn.Module]) -> None:
+        self.raw: dict[str, nn.Module] = dict(modules)
+        self.ddp: dict[str, nn.Module] = {}
+
+    def __getitem__(self, name: str) -> nn.Module:
+        return self.raw[name]
+
+    def trainable(self, name: str) -> nn.Module:
+        return self.ddp.get(name, self.raw[name])
+
+
+LossFn = Callable[["Networks", Batch], tuple[Tensor, dict[str, Tensor]]]
+
+
+class Objective(Protocol):
+    def d_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
+
+    def g_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
+
+
+def _discriminate(
+    nets: Networks, x_real: Tensor, y_real: Tensor, x_fake: Tensor, y_fake: Tensor, kind: str
+) -> tuple[Tensor, dict[str, Tensor]]:
+    logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake.to(x_real.dtype)]), torch.cat([y_real, y_fake]))
+    real, fake = logits.float().split([x_real.shape[0], x_fake.shape[0]])
+    loss = losses.d_loss(real, fake, kind)
+    return loss, {"D/loss": loss.detach(), "D/real": real.detach().mean(), "D/fake": fake.detach().mean()}
+
+
+@dataclass(frozen=True)
+class PretrainObjective:
+    """A class-conditional BigGAN: the adversarial loss only."""
+
+    adv_loss: str = "hinge"
+
+    def d_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        with torch.no_grad():
+            x_fake = nets["generator"](b.z_d, b.y_d)
+        return _discriminate(nets, b.x_real, b.y_real, x_fake, b.y_d, self.adv_loss)
+
+    def g_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        x_fake = nets.trainable("generator")(b.z_g, b.y_g)
+        loss = losses.g_loss(nets["discriminator"](x_fake, b.y_g).float(), self.adv_loss)
+        return loss, {"G/loss": loss.detach()}
+
+
+@dataclass(frozen=True)
+class TranslationObjective:
+    """DeepI2I, Eq. 4: lambda_adv * L_adv + lambda_rec * L_rec on the generator side, L_adv for D."""
+
+    model: DeepI2IConfig
+    rec_weights: Mapping[int, float]
+    adv_loss: str = "hinge"
+    rec_distance: str = "l1"
+    lambda_adv: float = 1.0
+    lambda_rec: float = 1.0
+
+    def translate(self, nets: Networks, x_src: Tensor, y_trg: Tensor, z: Tensor, trainable: bool) -> Tensor:
+        """x_fake = Φ(w · Λ(Υ(x_src)), z, y_trg), through the DDP wrappers when `trainable`."""
+        net = nets.trainable if trainable else nets.__getitem__
+        adapted = net("adaptors")(net("encoder")(x_src))
+        skips = {r: self.model.weight(r) * a for r, a in adapted.items()}
+        return net("generator")(z, y_trg, skips=skips)
+
+    def features(self, nets: Networks, x: Tensor, y: Tensor) -> tuple[Tensor, dict[int, Tensor]]:
+        """The discriminator's logits and features at the model's levels (raw module: never a D update)."""
+        return nets["discriminator"](x, y, levels=self.model.pyramid_levels, relu_last_tap=self.model.relu_last_tap)
+
+    def d_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        assert b.x_src is not None
+        with torch.no_grad():
+            x_fake = self.translate(nets, b.x_src, b.y_d, b.z_d, trainable=False)
+        return _discriminate(nets, b.x_real, b.y_real, x_fake, b.y_d, self.adv_loss)
+
+    def g_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        assert b.x_src is not None and b.y_src is not None
+        with torch.no_grad():
+            _, feats_src = self.features(nets, b.x_src, b.y_src)
+        x_fake = self.translate(nets, b.x_src, b.y_g, b.z_g, trainable=True)
+        logits, feats_fake = self.features(nets, x_fake, b.y_g)
+        adv = losses.g_loss(logits.float(), self.adv_loss)
+        rec = losses.reconstruction_loss(
+            {r: f.float() for r, f in feats_fake.items()},
+            {r: f.float() for r, f in feats_src.items()},
+            self.rec_weights,
+            self.rec_distance,
+        )
+        loss = self.lambda_adv * adv + self.lambda_rec * rec
+        return loss, {"G/loss": loss.detach(), "G/adv": adv.detach(), "G/rec": rec.detach()}

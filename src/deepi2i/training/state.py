@@ -1,0 +1,113 @@
+"""Training-state checkpoints: everything exact resume needs, written atomically, read with weights_only.
+
+A state is a plain dict of tensors, dicts, lists, tuples, strings and numbers, so that
+`torch.load(weights_only=True)` reads it and no code is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+STATE_FORMAT = "deepi2i-train-state"
+STATE_VERSION = 1
+_NAME = re.compile(r"^state-(\d+)\.pt$")
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    return run_dir / "checkpoints"
+
+
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    return checkpoint_dir(run_dir) / f"state-{step:09d}.pt"
+
+
+def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """(step, path) of every state file, oldest first (temp files never match)."""
+    d = checkpoint_dir(run_dir)
+    if not d.is_dir():
+        return []
+    found = [(int(m[1]), p) for p in d.iterdir() if (m := _NAME.match(p.name))]
+    return sorted(found)
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """torch.save to a temp file in the same folder, fsync, then rename: a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) -> Path:
+    """Write state-<step>.pt, then delete all but the newest `keep` state files."""
+    path = checkpoint_path(run_dir, step)
+    atomic_torch_save({"format": STATE_FORMAT, "version": STATE_VERSION, **state}, path)
+    for _, old in list_checkpoints(run_dir)[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise ValueError(f"{path} is not a deepi2i training state")
+    if state.get("version") != STATE_VERSION:
+        raise ValueError(f"{path} has state version {state.get('version')}; this deepi2i reads {STATE_VERSION}")
+    return state
+
+
+def load_latest(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest readable state; an unreadable newest file (e.g. a full disk) falls back to the previous one."""
+    for step, path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load_checkpoint(path)
+        except Exception as err:  # a damaged file must not block resuming from an older good one
+            log.warning("cannot read %s (step %d): %s; trying the previous checkpoint", path, step, err)
+    return None
+
+
+# ---- random number generators ----------------------------------------------------------------
+
+
+def capture_rng(loop: torch.Generator) -> dict[str, Any]:
+    """The loop's generator (z, classes) plus the global torch / CUDA / NumPy / Python states."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "loop": loop.get_state(),
+        "torch": torch.get_rng_state(),
+        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], loop: torch.Generator) -> None:
+    loop.set_state(state["loop"])
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

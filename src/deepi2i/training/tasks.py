@@ -1,0 +1,110 @@
+"""What the one training loop trains: a BigGAN (pretraining) or DeepI2I (translation).
+
+A task owns its networks, its objective, how its sample grid looks and how it exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from deepi2i.checkpoint import save_export
+from deepi2i.config import BigGANConfig, TrainConfig
+from deepi2i.networks import DeepI2I
+from deepi2i.networks.biggan import BigGAN
+from deepi2i.training.objectives import Networks, Objective, PretrainObjective, TranslationObjective
+from deepi2i.training.transfer import transfer_weights
+
+
+@dataclass
+class FixedInputs:
+    """What every sample grid shows: the same inputs, z and target classes at every step."""
+
+    z: Tensor  # [n, dim_z]
+    classes: Tensor  # [k]
+    x: Tensor | None = None  # [n, 3, R, R] translation inputs
+
+
+class Task:
+    config: TrainConfig
+    networks: dict[str, nn.Module]
+    objective: Objective
+
+    uses_source_images: bool = False  # translation inputs x_src drawn from the data each step
+
+    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, int]:
+        raise NotImplementedError
+
+    def export(self, directory: Path, generator: nn.Module) -> Path:
+        raise NotImplementedError
+
+
+class PretrainTask(Task):
+    """A class-conditional BigGAN on the training data: the transfer source for a later `train`."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        m = config.model
+        self.model = BigGAN(BigGANConfig(generator=m.generator, discriminator=m.discriminator, class_names=m.class_names))
+        self.networks = {"generator": self.model.generator, "discriminator": self.model.discriminator}
+        self.objective = PretrainObjective(config.adv_loss)
+
+    @torch.no_grad()
+    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, int]:
+        """Rows: target classes; columns: the fixed z vectors."""
+        n, k = fixed.z.shape[0], fixed.classes.shape[0]
+        y = fixed.classes.repeat_interleave(n)
+        z = fixed.z.repeat(k, 1)
+        return torch.cat([generator(zc, yc) for zc, yc in zip(z.split(64), y.split(64), strict=True)]), n
+
+    def export(self, directory: Path, generator: nn.Module) -> Path:
+        return save_export(directory, self.model.config, {"generator": generator, "discriminator": self.model.discriminator})
+
+
+class TranslationTask(Task):
+    """DeepI2I, initialised from `source` for the networks in config.transfer (random otherwise)."""
+
+    uses_source_images = True
+
+    def __init__(self, config: TrainConfig, source: BigGAN | None = None, rows: Sequence[int] | None = None) -> None:
+        self.config = config
+        self.model = DeepI2I(config.model)
+        if config.transfer:
+            if source is None:
+                raise ValueError(f"transfer of {list(config.transfer)} needs a source BigGAN (or train with --scratch)")
+            rows = rows if rows is not None else (config.class_rows or tuple(range(config.model.n_classes)))
+            transfer_weights(self.model, source, config.transfer, rows)
+        self.networks = dict(self.model.networks())
+        self.translation = TranslationObjective(
+            model=config.model,
+            rec_weights=config.reconstruction_weights(),
+            adv_loss=config.adv_loss,
+            rec_distance=config.rec_distance,
+            lambda_adv=config.lambda_adv,
+            lambda_rec=config.lambda_rec,
+        )
+        self.objective: Objective = self.translation
+
+    @torch.no_grad()
+    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, int]:
+        """Row i: input i, then its translation into each fixed class (one fixed z per input)."""
+        assert fixed.x is not None
+        n, k = fixed.x.shape[0], fixed.classes.shape[0]
+        x = fixed.x.repeat_interleave(k, dim=0)
+        y = fixed.classes.repeat(n)
+        z = fixed.z[:n].repeat_interleave(k, dim=0)
+        view = Networks({**nets.raw, "generator": generator})
+        outs = [
+            self.translation.translate(view, xc, yc, zc, trainable=False)
+            for xc, yc, zc in zip(x.split(64), y.split(64), z.split(64), strict=True)
+        ]
+        fake = torch.cat(outs).view(n, k, *fixed.x.shape[1:])
+        return torch.cat([fixed.x[:, None], fake], dim=1).flatten(0, 1), k + 1
+
+    def export(self, directory: Path, generator: nn.Module) -> Path:
+        nets: Mapping[str, nn.Module] = {**self.model.networks(), "generator": generator}
+        return save_export(directory, self.model.config, nets)

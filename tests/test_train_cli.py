@@ -1,0 +1,84 @@
+"""`deepi2i pretrain` -> `deepi2i train` on a tiny Shapes set, and resuming after a real SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from deepi2i.cli import main
+from deepi2i.data import make_shapes
+from deepi2i.networks import DeepI2I
+from deepi2i.networks.biggan import BigGAN
+from deepi2i.training.state import list_checkpoints, load_checkpoint
+
+CLASSES = ["circle", "square", "triangle"]  # class folders are sorted
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("shapes")
+    make_shapes(root / "source", "source", per_class=4, resolution=32, seed=0, classes=CLASSES)
+    make_shapes(root / "target", "target", per_class=4, resolution=32, seed=1, classes=CLASSES)
+    return root
+
+
+def test_pretrain_then_train(shapes: Path, tmp_path: Path) -> None:
+    pre, i2i = tmp_path / "pre", tmp_path / "i2i"
+    common = ["--preset", "tiny", "--no-progress"]
+    assert main(["pretrain", "--data", str(shapes / "source"), "--out", str(pre), *common]) == 0
+    source = BigGAN.from_pretrained(pre / "export")
+    assert source.class_names == CLASSES
+    assert main(["train", "--data", str(shapes / "target"), "--source", str(pre / "export"), "--out", str(i2i),
+                 "--class-map", "names", *common]) == 0
+    model = DeepI2I.from_pretrained(i2i / "export")
+    assert model.class_names == CLASSES
+    x = torch.zeros(2, 3, 32, 32)
+    assert model.translate(x, 1, generator=torch.Generator().manual_seed(0)).shape == (2, 3, 32, 32)
+    for path in ("config.json", "log.jsonl", "samples/step-000000000.png", "samples/step-000000004.png", "tensorboard"):
+        assert (i2i / path).exists(), path
+    # rerunning a finished run changes nothing and succeeds
+    assert main(["train", "--data", str(shapes / "target"), "--source", str(pre / "export"), "--out", str(i2i),
+                 "--class-map", "names", *common]) == 0
+
+
+def test_command_line_errors_are_one_clear_message(shapes: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    base = ["train", "--data", str(shapes / "target"), "--out", str(tmp_path / "x"), "--preset", "tiny", "--no-progress"]
+    assert main(base) == 2
+    assert "--source" in capsys.readouterr().err
+    assert main([*base, "--scratch", "--source", str(tmp_path)]) == 2
+    assert "--scratch takes no --source" in capsys.readouterr().err
+
+
+def _final(run: Path) -> dict:
+    return load_checkpoint(list_checkpoints(run)[-1][1])
+
+
+def test_sigkill_then_rerun_reaches_the_uninterrupted_parameters(shapes: Path, tmp_path: Path) -> None:
+    args = ["train", "--data", str(shapes / "target"), "--preset", "tiny", "--scratch", "--kimg", "0.24",
+            "--checkpoint-every", "5", "--log-every", "1000", "--sample-every", "1000", "--no-progress"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "deepi2i", *args, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not list_checkpoints(killed) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    steps = [s for s, _ in list_checkpoints(killed)]
+    assert steps and steps[-1] < 60, "the run must be killed mid-way (tune --kimg if this machine is very fast)"
+    assert main([*args, "--out", str(killed)]) == 0
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+    a, b = _final(killed), _final(tmp_path / "straight")
+    assert a["step"] == b["step"] == 60
+    for net in a["networks"]:
+        for key, value in a["networks"][net].items():
+            assert torch.equal(value, b["networks"][net][key]), f"{net}.{key}"
