@@ -1,0 +1,241 @@
+"""report.json / report.md of one evaluation, and side-by-side tables of several (Table 1 layout).
+
+Numbers are only comparable under the same protocol, so the comparison lists every protocol
+field in which the reports differ (data, extractor and its weights, classifier, counts, seed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from deepi2i.metrics.weights import StrPath
+
+# (summary key, Table-1 header): the paper's four columns first, then ours.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("RC", "RC↑"),
+    ("FC", "FC↑"),
+    ("mKIDx100", "mKID×100↓"),
+    ("mFID", "mFID↓"),
+    ("LPIPS", "LPIPS↑"),
+    ("IoU", "IoU↑"),
+    ("center_error_px", "centre err px↓"),
+    ("fg_color_error", "fg colour err↓"),
+    ("bg_color_error", "bg colour err↓"),
+)
+CLASS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("fid", "FID↓"),
+    ("kid_x100", "KID×100↓"),
+    ("rc", "RC↑"),
+    ("fc", "FC↑"),
+    ("lpips", "LPIPS↑"),
+    ("pose.iou", "IoU↑"),
+    ("pose.center_error_px", "centre err px↓"),
+    ("pose.fg_color_error", "fg colour err↓"),
+    ("pose.bg_color_error", "bg colour err↓"),
+)
+# (label, path into the report): protocol fields that must agree for numbers to be comparable.
+COMPARE_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("data (manifest SHA-256)", ("data", "manifest_sha256")),
+    ("resolution", ("protocol", "resolution")),
+    ("translations per class", ("protocol", "per_class")),
+    ("seed", ("protocol", "seed")),
+    ("truncation", ("protocol", "truncation")),
+    ("same-class inputs", ("protocol", "inputs", "include_same_class")),
+    ("real reference split", ("protocol", "real_reference", "split")),
+    ("feature extractor", ("protocol", "extractor", "name")),
+    ("extractor weights SHA-256", ("protocol", "extractor", "weights_sha256")),
+    ("KID subsets", ("protocol", "kid", "subsets")),
+    ("KID subset size", ("protocol", "kid", "subset_size")),
+    ("RC classifier SHA-256", ("protocol", "classifier", "rc_classifier_sha256")),
+    ("classifier backbone", ("protocol", "classifier", "backbone")),
+    ("classifier epochs", ("protocol", "classifier", "epochs")),
+    ("FC training images per class", ("protocol", "classifier", "fc_train_per_class")),
+    ("LPIPS trunk SHA-256", ("protocol", "lpips", "trunk_sha256")),
+    ("LPIPS inputs per class", ("protocol", "lpips", "inputs_per_class")),
+    ("LPIPS samples", ("protocol", "lpips", "samples")),
+)
+
+
+def json_safe(value: Any) -> Any:
+    """NaN / inf -> None (strict JSON), recursively; tuples -> lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def fmt(value: Any) -> str:
+    """Three significant digits like the paper (49.5, 9.61, 146.3); '–' for a missing value."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    v = float(value)
+    return f"{v:.1f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def _get(d: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(key)
+    return d
+
+
+def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
+    align = ["---"] * left + ["---:"] * (len(header) - left)
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    return out + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _columns(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(k, h) for k, h in COLUMNS if any(s.get(k) is not None for s in summaries)]
+
+
+def summary_table(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None = None) -> list[str]:
+    """The Table-1 block: one row per report, columns for every metric any of them has."""
+    labels = (
+        list(labels) if labels is not None else [r.get("name", f"model {i}") for i, r in enumerate(reports)]
+    )
+    cols = _columns([r["summary"] for r in reports])
+    rows = [
+        [label] + [fmt(r["summary"].get(k)) for k, _ in cols]
+        for label, r in zip(labels, reports, strict=True)
+    ]
+    return _table(["Method"] + [h for _, h in cols], rows)
+
+
+def _protocol_lines(r: dict[str, Any]) -> list[str]:
+    p = r["protocol"]
+    lines = [
+        f"- model: `{r['model']['path']}` ({r['model']['resolution']} px, {r['model']['classes']} classes)",
+        f"- data: `{r['data']['root']}` (manifest SHA-256 `{r['data']['manifest_sha256'][:16]}`)",
+        f"- inputs: the {p['inputs']['count']} test-split images"
+        + ("" if p["inputs"]["include_same_class"] else ", excluding those of the target class")
+        + f"; {p['per_class']} translations per target class; seed {p['seed']}, truncation {p['truncation']}",
+    ]
+    if p.get("extractor"):
+        e, ref = p["extractor"], p["real_reference"]
+        lines.append(
+            f"- FID/KID features: `{e['name']}` ({e['dim']}-d, weights SHA-256 `{(e.get('weights_sha256') or 'none')[:16]}`) "
+            f"against the real **{ref['split']}** images of each class ({ref['images']} in all)"
+        )
+    if p.get("kid"):
+        k = p["kid"]
+        lines.append(
+            f"- KID: {k['subsets']} subsets of {k['subset_size']} (smallest used {k['subset_size_used_min']}), "
+            f"{k['kernel']}, {k['estimator']}, reported ×100"
+        )
+    if p.get("classifier"):
+        c = p["classifier"]
+        init = c.get("init_weights") or "random init"
+        lines.append(
+            f"- classifier: {c['backbone']} + FC ({init}), {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}; "
+            f"RC classifier `{(c.get('rc_classifier_sha256') or '–')[:16]}` scores {fmt(c.get('rc_real_test_accuracy'))}% "
+            f"on the real test split; FC trained on {c.get('fc_train_per_class') or '–'} translations per class"
+        )
+    if p.get("lpips"):
+        lp = p["lpips"]
+        lines.append(
+            f"- LPIPS: {lp['net']} v{lp['version']} (trunk `{lp['trunk_sha256'][:16]}`), mean over "
+            f"{lp['pairs_per_input']} pairs of {lp['samples']} samples for {lp['inputs_per_class']} inputs per class"
+        )
+    if p.get("pose"):
+        lines.append(f"- pose: {p['pose']['segmentation']}; {p['pose']['units']}")
+    v = r["versions"]
+    lines.append(
+        f"- versions: deepi2i {v.get('deepi2i')}, torch {v.get('torch')}, torchvision {v.get('torchvision')}, "
+        f"torch-fidelity {v.get('torch-fidelity')}, lpips {v.get('lpips')}; device {r['environment']['device']}, "
+        f"{r['environment']['elapsed_s']} s"
+    )
+    return lines + [f"- warning: {w}" for w in r.get("warnings", [])]
+
+
+def markdown_report(report: dict[str, Any]) -> str:
+    """report.md: the Table-1 row, the protocol in words, and every class."""
+    lines = [
+        f"# Evaluation: {report['name']}",
+        "",
+        *summary_table([report]),
+        "",
+        "## Protocol",
+        "",
+        *_protocol_lines(report),
+    ]
+    rows = report["per_class"]
+    cols = [(k, h) for k, h in CLASS_COLUMNS if any(_get(r, k.split(".")) is not None for r in rows)]
+    lines += ["", "## Per class", ""]
+    lines += _table(
+        ["class"] + [h for _, h in cols],
+        [[r["name"]] + [fmt(_get(r, k.split("."))) for k, _ in cols] for r in rows],
+    )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, Any], out_dir: StrPath) -> tuple[Path, Path]:
+    """Write OUT/report.json (strict JSON: NaN as null) and OUT/report.md."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    clean = json_safe(report)
+    js, md = out / "report.json", out / "report.md"
+    js.write_text(json.dumps(clean, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    md.write_text(markdown_report(clean), encoding="utf-8")
+    return js, md
+
+
+def load_report(path: StrPath) -> dict[str, Any]:
+    from deepi2i.metrics.protocol import REPORT_FORMAT
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "report.json"
+    if not p.is_file():
+        raise FileNotFoundError(f"report {p} not found")
+    data = json.loads(p.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
+        raise ValueError(f"{p} is not a report written by `deepi2i evaluate`")
+    return data
+
+
+def protocol_differences(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per protocol field whose value is not the same in every report."""
+    out = []
+    for label, path in COMPARE_FIELDS:
+        values = [_get(r, path) for r in reports]
+        if any(v != values[0] for v in values[1:]):
+            shown = ", ".join(str(v)[:16] if isinstance(v, str) else str(v) for v in values)
+            out.append(f"{label}: {shown}")
+    return out
+
+
+def compare_reports(paths: Sequence[StrPath], labels: Sequence[str] | None = None) -> str:
+    """Markdown with several reports side by side, and the protocol differences that make numbers
+    not directly comparable (none listed: same data, extractor, classifier and counts)."""
+    if not paths:
+        raise ValueError("no reports to compare")
+    reports = [load_report(p) for p in paths]
+    if labels is not None and len(labels) != len(reports):
+        raise ValueError(f"{len(labels)} labels for {len(reports)} reports")
+    lines = ["# Evaluation comparison", "", *summary_table(reports, labels), ""]
+    diffs = protocol_differences(reports)
+    if diffs:
+        lines += ["**Not directly comparable**: the protocols differ in", ""] + [f"- {d}" for d in diffs]
+    else:
+        lines.append("Same protocol for every row (data, extractor and weights, classifiers, counts, seed).")
+    first = reports[0]
+    lines += ["", "## Protocol (first row)", "", *_protocol_lines(first)[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(paths: Sequence[StrPath], out: StrPath, labels: Sequence[str] | None = None) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(compare_reports(paths, labels), encoding="utf-8")
+    return out
