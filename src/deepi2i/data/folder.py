@@ -33,6 +33,7 @@ class ClassFolderDataset(Dataset[tuple[torch.Tensor, int]]):
         resplit: bool = False,
         manifest_path: StrPath | None = None,
         workers: int = 1,
+        progress: bool = True,
     ) -> None:
         self.root = Path(root)
         self.resolution = int(resolution)
@@ -54,13 +55,13 @@ class ClassFolderDataset(Dataset[tuple[torch.Tensor, int]]):
         self.targets: list[int] = [y for _, y in entries]
         self.cached: torch.Tensor | None = None
         if cache:
-            self.cached = self._decode_all()
+            self.cached = self._decode_all(progress)
 
-    def _decode_all(self) -> torch.Tensor:
+    def _decode_all(self, progress: bool) -> torch.Tensor:
         r = self.resolution
         out = torch.empty((len(self.paths), 3, r, r), dtype=torch.uint8)
         for i, path in enumerate(
-            tqdm(self.paths, desc=f"caching {self.split} images", unit="img", leave=False)
+            tqdm(self.paths, desc=f"caching {self.split} images", unit="img", leave=False, disable=not progress)
         ):
             out[i] = load_image_uint8(path, r)
         return out

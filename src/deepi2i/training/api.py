@@ -24,20 +24,20 @@ from deepi2i.training.transfer import parse_class_map, resolve_transfer_config
 DataArg = Dataset | str | Path
 
 
-def open_dataset(data: DataArg, resolution: int, split: str = "train") -> Dataset:
+def open_dataset(data: DataArg, resolution: int, split: str = "train", progress: bool = True) -> Dataset:
     """A class folder as a cached ClassFolderDataset (a Dataset passes through unchanged)."""
     if isinstance(data, Dataset):
         return data
     from deepi2i.data.folder import ClassFolderDataset
 
-    return ClassFolderDataset(data, resolution=resolution, split=split, cache=True)
+    return ClassFolderDataset(data, resolution=resolution, split=split, cache=True, progress=progress)
 
 
-def _sample_dataset(data: DataArg, dataset: Dataset, resolution: int) -> Dataset:
+def _sample_dataset(data: DataArg, dataset: Dataset, resolution: int, progress: bool = True) -> Dataset:
     """The test split (held-out inputs make honest grids) when there is one, else the training data."""
     if isinstance(data, Dataset):
         return dataset
-    test = open_dataset(data, resolution, split="test")
+    test = open_dataset(data, resolution, split="test", progress=progress)
     return test if len(test) else dataset  # type: ignore[arg-type]
 
 
@@ -73,7 +73,7 @@ def pretrain(
     if config.task != "pretrain":
         raise ValueError(f"pretrain needs a config with task='pretrain', got {config.task!r}")
     with distributed_session(device):
-        dataset = open_dataset(data, config.model.resolution)
+        dataset = open_dataset(data, config.model.resolution, progress=progress)
         config = _with_classes(config, class_names_of(dataset))
         torch.manual_seed(config.seed)  # the same initial networks on every replica and every rerun
         task = PretrainTask(config)
@@ -81,7 +81,7 @@ def pretrain(
             task,
             dataset,
             out,
-            sample_dataset=_sample_dataset(data, dataset, config.model.resolution),
+            sample_dataset=_sample_dataset(data, dataset, config.model.resolution, progress),
             device=device,
             progress=progress,
             stop_at_step=stop_at_step,
@@ -108,7 +108,7 @@ def train(
     if config.task != "translate":
         raise ValueError(f"train needs a config with task='translate', got {config.task!r}")
     with distributed_session(device):
-        dataset = open_dataset(data, config.model.resolution)
+        dataset = open_dataset(data, config.model.resolution, progress=progress)
         config = _with_classes(config, class_names_of(dataset))
         src: BigGAN | None = None
         info: dict[str, Any] = {"task": "translate", "data": _describe(data), "class_map": class_map}
@@ -133,7 +133,7 @@ def train(
             task,
             dataset,
             out,
-            sample_dataset=_sample_dataset(data, dataset, config.model.resolution),
+            sample_dataset=_sample_dataset(data, dataset, config.model.resolution, progress),
             device=device,
             progress=progress,
             stop_at_step=stop_at_step,
