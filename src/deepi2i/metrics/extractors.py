@@ -9,6 +9,7 @@ Register more with `@register_extractor("name")`.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ class InceptionExtractor(FeatureExtractor):
             self.net = FeatureExtractorInceptionV3(
                 "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path)
             )
-        except (RuntimeError, KeyError, AttributeError, TypeError) as err:
+        except (RuntimeError, KeyError, AttributeError, TypeError, pickle.UnpicklingError, EOFError) as err:
             raise ValueError(
                 f"{path} is not torch-fidelity's Inception-v3 weights file ({INCEPTION_WEIGHTS.filename}): {err}"
             ) from err

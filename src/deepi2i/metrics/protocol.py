@@ -144,10 +144,14 @@ class _Uint8Split(Dataset[tuple[Tensor, int]]):
         return x, self.ds.targets[i]
 
 
-def _split(root: Path, resolution: int, split: str, force_cache: bool = False) -> ClassFolderDataset:
+def _split(
+    root: Path, resolution: int, split: str, force_cache: bool = False, progress: bool = True
+) -> ClassFolderDataset:
     probe = ClassFolderDataset(root, resolution, split)
     small = len(probe) * 3 * resolution * resolution <= _CACHE_BYTES
-    return ClassFolderDataset(root, resolution, split, cache=True) if (small or force_cache) else probe
+    if small or force_cache:
+        return ClassFolderDataset(root, resolution, split, cache=True, progress=progress)
+    return probe
 
 
 def _check_classes(translator: Translator, names: list[str]) -> list[str]:
@@ -241,7 +245,7 @@ def evaluate(
     metrics = resolve_metrics(cfg.metrics, root)
     translator = Translator.from_pretrained(model, device=cfg.device, batch_size=cfg.batch_size)
     device, res = translator.device, translator.resolution
-    test = _split(root, res, "test", force_cache=True)
+    test = _split(root, res, "test", force_cache=True, progress=progress)
     names = test.class_names
     n_classes = len(names)
     warnings = _check_classes(translator, names)
@@ -255,7 +259,7 @@ def evaluate(
 
     use_fid = "fid" in metrics or "kid" in metrics
     needs_rc = "rc" in metrics or (use_fid and cfg.extractor == "classifier")
-    train = _split(root, res, "train") if needs_rc or (use_fid and cfg.real_split == "train") else None
+    train = _split(root, res, "train", progress=progress) if needs_rc or (use_fid and cfg.real_split == "train") else None
 
     rc_model, rc_info = None, None
     if needs_rc:
@@ -548,6 +552,7 @@ def _assemble(
         classifier = {
             **cfg.classifier.describe(),
             "rc_classifier_sha256": None if rc_info is None else rc_info["sha256"],
+            "rc_classifier_from_cache": None if rc_info is None else rc_info["from_cache"],
             "rc_real_test_accuracy": None if rc_info is None else rc_info["real_test_accuracy"],
             "rc_trained_on": None if train is None else f"real train split ({len(train)} images)",
             "fc_train_per_class": fc_n if fc_info is not None else None,
