@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,7 @@ R = 32
 COLOURS = {"blue": (40, 50, 220), "green": (30, 200, 40), "red": (220, 30, 30)}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny networks run fastest on one thread (and do not fight other jobs for the cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def export(directory: Path, names: Sequence[str], n_classes: int | None = None) -> Path:

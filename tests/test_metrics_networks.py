@@ -37,13 +37,7 @@ from deepi2i.metrics.extractors import _REGISTRY, FeatureExtractor
 COLOURS = torch.tensor([[220, 30, 30], [30, 200, 40], [40, 50, 220]])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny networks run fastest on one thread (and do not fight other jobs for the cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @contextlib.contextmanager

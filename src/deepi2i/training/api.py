@@ -60,6 +60,29 @@ def _describe(data: DataArg) -> str:
     return str(Path(data).resolve()) if isinstance(data, (str, Path)) else type(data).__name__
 
 
+def _fit(
+    task: PretrainTask | TranslationTask,
+    data: DataArg,
+    dataset: Dataset,
+    out: str | Path,
+    device: str | torch.device | None,
+    progress: bool,
+    stop_at_step: int | None,
+    run_info: dict[str, Any],
+) -> RunResult:
+    """The one loop, with sample grids drawn from held-out inputs when the data has a test split."""
+    return fit(
+        task,
+        dataset,
+        out,
+        sample_dataset=_sample_dataset(data, dataset, task.config.model.resolution, progress),
+        device=device,
+        progress=progress,
+        stop_at_step=stop_at_step,
+        run_info=run_info,
+    )
+
+
 def pretrain(
     data: DataArg,
     out: str | Path,
@@ -77,16 +100,7 @@ def pretrain(
         config = _with_classes(config, class_names_of(dataset))
         torch.manual_seed(config.seed)  # the same initial networks on every replica and every rerun
         task = PretrainTask(config)
-        return fit(
-            task,
-            dataset,
-            out,
-            sample_dataset=_sample_dataset(data, dataset, config.model.resolution, progress),
-            device=device,
-            progress=progress,
-            stop_at_step=stop_at_step,
-            run_info={"task": "pretrain", "data": _describe(data)},
-        )
+        return _fit(task, data, dataset, out, device, progress, stop_at_step, {"task": "pretrain", "data": _describe(data)})
 
 
 def train(
@@ -129,16 +143,7 @@ def train(
                 config = dataclasses.replace(config, class_rows=rows)
         torch.manual_seed(config.seed)
         task = TranslationTask(config, src)
-        return fit(
-            task,
-            dataset,
-            out,
-            sample_dataset=_sample_dataset(data, dataset, config.model.resolution, progress),
-            device=device,
-            progress=progress,
-            stop_at_step=stop_at_step,
-            run_info=info,
-        )
+        return _fit(task, data, dataset, out, device, progress, stop_at_step, info)
 
 
 def preset_config(
