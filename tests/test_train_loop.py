@@ -266,3 +266,27 @@ def test_library_entry_points_write_a_complete_run(tmp_path: Path) -> None:
     assert meta["format"] == "deepi2i-run" and meta["config"]["task"] == "translate"
     assert meta["source"].endswith("pre/export")
     assert run.complete
+
+
+def test_sample_grids_label_their_columns(tmp_path: Path) -> None:
+    """Translation grids: an input column, then one column per fixed class, headed by its name;
+    pretraining grids: one labelled column per class, one row per fixed z."""
+    import numpy as np
+    from PIL import Image
+
+    from deepi2i.visualize import header_height
+
+    names = ("disc", "bar", "box")
+    for task_kind in ("translate", "pretrain"):
+        config = tiny_config(task_kind, n_sample_inputs=2, n_sample_classes=3)
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, class_names=names))
+        task = translation_task(config) if task_kind == "translate" else PretrainTask(config)
+        run = tmp_path / task_kind
+        fit(task, tiny_dataset(), run, progress=False, stop_at_step=1)
+        grid = np.asarray(Image.open(run / "samples" / "step-000000000.png").convert("RGB"))
+        cols = 4 if task_kind == "translate" else 3
+        rows = 2 if task_kind == "translate" else config.n_sample_inputs
+        assert grid.shape == (header_height() + 2 + rows * 34, 2 + cols * 34, 3)
+        header = grid[: header_height()]
+        assert (header < 128).any(), "the column headers carry text"
+        assert (header.reshape(-1, 3) == 255).all(axis=1).mean() > 0.5, "on a white band"

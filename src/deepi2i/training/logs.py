@@ -109,20 +109,22 @@ class RunLog:
         if self.bar is not None:
             self.bar.set_postfix({k: f"{float(v):.3g}" for k, v in values.items()})
 
-    def image(self, step: int, grid: Tensor, nrow: int) -> Path | None:
-        """Save a sample grid (images in [-1, 1]) as samples/step-<step>.png, atomically."""
+    def image(self, step: int, cells: Tensor, headers: list[str]) -> Path | None:
+        """Save a sample grid (cells [rows, cols, 3, R, R] in [-1, 1], labelled columns) as
+        samples/step-<step>.png, atomically, and show it in TensorBoard."""
         if not self.enabled:
             return None
-        from torchvision.utils import save_image
+        from torchvision.transforms.functional import pil_to_tensor
 
+        from deepi2i.visualize import labelled_grid
+
+        picture = labelled_grid(cells.float().cpu(), [(h, 1) for h in headers])
         buf = io.BytesIO()
-        save_image(grid.float().cpu(), buf, nrow=nrow, normalize=True, value_range=(-1, 1), format="png")
+        picture.save(buf, format="png")
         path = self.run_dir / "samples" / f"step-{step:09d}.png"
         atomic_write_bytes(path, buf.getvalue())
         if self.writer is not None:
-            from torchvision.utils import make_grid
-
-            self.writer.add_image("samples", make_grid(grid.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1)), step)
+            self.writer.add_image("samples", pil_to_tensor(picture), step)
         return path
 
     def message(self, text: str) -> None:

@@ -231,8 +231,8 @@ def fit(
             return
         generator = ema.module if ema is not None else nets["generator"]
         with _eval_mode(nets.raw):
-            grid, nrow = task.sample_grid(nets, generator, fixed)
-        runlog.image(step, grid, nrow)
+            cells, headers = task.sample_grid(nets, generator, fixed)
+        runlog.image(step, cells, headers)
 
     def checkpoint(step: int, phase: ScheduledPhase) -> Path | None:
         if not info.is_main:

@@ -36,8 +36,13 @@ class Task:
 
     uses_source_images: bool = False  # translation inputs x_src drawn from the data each step
 
-    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, int]:
+    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
+        """(cells [rows, cols, 3, R, R] in [-1, 1], one header per column)."""
         raise NotImplementedError
+
+    def class_label(self, c: int) -> str:
+        names = self.config.model.class_names
+        return names[c] if names is not None else f"class {c}"
 
     def export(self, directory: Path, generator: nn.Module) -> Path:
         raise NotImplementedError
@@ -54,12 +59,13 @@ class PretrainTask(Task):
         self.objective = PretrainObjective(config.adv_loss)
 
     @torch.no_grad()
-    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, int]:
-        """Rows: target classes; columns: the fixed z vectors."""
+    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
+        """Columns: the fixed classes, labelled; rows: the fixed z vectors."""
         n, k = fixed.z.shape[0], fixed.classes.shape[0]
-        y = fixed.classes.repeat_interleave(n)
-        z = fixed.z.repeat(k, 1)
-        return torch.cat([generator(zc, yc) for zc, yc in zip(z.split(64), y.split(64), strict=True)]), n
+        y = fixed.classes.repeat(n)
+        z = fixed.z.repeat_interleave(k, dim=0)
+        fake = torch.cat([generator(zc, yc) for zc, yc in zip(z.split(64), y.split(64), strict=True)])
+        return fake.view(n, k, *fake.shape[1:]), [self.class_label(int(c)) for c in fixed.classes]
 
     def export(self, directory: Path, generator: nn.Module) -> Path:
         return save_export(directory, self.model.config, {"generator": generator, "discriminator": self.model.discriminator})
@@ -90,7 +96,7 @@ class TranslationTask(Task):
         self.objective: Objective = self.translation
 
     @torch.no_grad()
-    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, int]:
+    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
         """Row i: input i, then its translation into each fixed class (one fixed z per input)."""
         assert fixed.x is not None
         n, k = fixed.x.shape[0], fixed.classes.shape[0]
@@ -103,7 +109,7 @@ class TranslationTask(Task):
             for xc, yc, zc in zip(x.split(64), y.split(64), z.split(64), strict=True)
         ]
         fake = torch.cat(outs).view(n, k, *fixed.x.shape[1:])
-        return torch.cat([fixed.x[:, None], fake], dim=1).flatten(0, 1), k + 1
+        return torch.cat([fixed.x[:, None], fake], dim=1), ["input"] + [self.class_label(int(c)) for c in fixed.classes]
 
     def export(self, directory: Path, generator: nn.Module) -> Path:
         nets: Mapping[str, nn.Module] = {**self.model.networks(), "generator": generator}
