@@ -408,3 +408,20 @@ def test_default_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("DEEPI2I_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "deepi2i" / "eval"
+
+
+def test_missing_weights_fail_before_any_work(colours, colour_model, tmp_path, monkeypatch):
+    """Inception and LPIPS files are looked up first: no classifier is trained, no cache written,
+    and the message says how to do without the file."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))
+    for name in ("DEEPI2I_INCEPTION_WEIGHTS", "DEEPI2I_LPIPS_WEIGHTS"):
+        monkeypatch.delenv(name, raising=False)
+    trained = []
+    monkeypatch.setattr(protocol_module, "train_classifier", lambda *a, **k: trained.append(1))
+    base = ["evaluate", "--model", str(colour_model), "--data", str(colours), "--cache-dir", str(tmp_path / "cache")]
+    code, _, err = cli(*base, "--out", str(tmp_path / "a"), "--metrics", "fid,rc")
+    assert code == 2 and "DEEPI2I_INCEPTION_WEIGHTS" in err and "--extractor classifier" in err
+    code, _, err = cli(*base, "--out", str(tmp_path / "b"), "--extractor", "classifier")
+    assert code == 2 and "DEEPI2I_LPIPS_WEIGHTS" in err and "--metrics fid,kid,rc,fc" in err
+    assert not trained and not (tmp_path / "cache").exists()
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

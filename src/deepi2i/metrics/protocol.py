@@ -39,7 +39,7 @@ from deepi2i.metrics.fid import (
     reference_key,
 )
 from deepi2i.metrics.pose import PoseAccumulator, pose_scores
-from deepi2i.metrics.weights import StrPath, sha256_file
+from deepi2i.metrics.weights import StrPath, resolve_weights, sha256_file
 from deepi2i.translate import Translator, latent
 from deepi2i.visualize import to_uint8
 
@@ -219,6 +219,27 @@ def _rc_classifier(
     return model, path, False
 
 
+def _check_weights_files(cfg: EvalConfig, metrics: list[str]) -> None:
+    """Find every pretrained file the metrics will need before any work starts, so a missing one
+    fails in a second instead of after the classifiers and translations."""
+    from deepi2i.metrics.diversity import LPIPS_TRUNKS
+    from deepi2i.metrics.extractors import INCEPTION_WEIGHTS
+
+    others = ",".join(m for m in metrics if m != "lpips")
+    needs = []
+    if cfg.extractor == "inception" and ("fid" in metrics or "kid" in metrics):
+        needs.append((INCEPTION_WEIGHTS, cfg.inception_weights, "--extractor classifier (CPU runs)"))
+    if "lpips" in metrics:
+        if cfg.lpips_net not in LPIPS_TRUNKS:
+            raise ValueError(f"unknown LPIPS network {cfg.lpips_net!r}; choose one of {', '.join(LPIPS_TRUNKS)}")
+        needs.append((LPIPS_TRUNKS[cfg.lpips_net], cfg.lpips_weights, f"--metrics {others}" if others else None))
+    for spec, given, instead in needs:
+        try:
+            resolve_weights(spec, given)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"{err}" + (f"; or do without it: {instead}" if instead else "")) from None
+
+
 def _fmt_seconds(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
 
@@ -243,6 +264,7 @@ def evaluate(
     if not root.is_dir():
         raise FileNotFoundError(f"data folder {root} not found")
     metrics = resolve_metrics(cfg.metrics, root)
+    _check_weights_files(cfg, metrics)
     translator = Translator.from_pretrained(model, device=cfg.device, batch_size=cfg.batch_size)
     device, res = translator.device, translator.resolution
     test = _split(root, res, "test", force_cache=True, progress=progress)

@@ -121,14 +121,15 @@ def train(
     """
     if config.task != "translate":
         raise ValueError(f"train needs a config with task='translate', got {config.task!r}")
+    if config.transfer and source is None:  # before the data is decoded: fail in a second, not a minute
+        raise ValueError("train needs --source (a BigGAN to transfer from), or --scratch")
     with distributed_session(device):
         dataset = open_dataset(data, config.model.resolution, progress=progress)
         config = _with_classes(config, class_names_of(dataset))
         src: BigGAN | None = None
         info: dict[str, Any] = {"task": "translate", "data": _describe(data), "class_map": class_map}
         if config.transfer:
-            if source is None:
-                raise ValueError("train needs --source (a BigGAN to transfer from), or --scratch")
+            assert source is not None
             if isinstance(source, BigGAN):
                 src = source
             else:
