@@ -172,6 +172,10 @@ def test_export_loading_is_strict_and_explains(tmp_path):
     model.save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="holds a DeepI2I export, not a BigGAN"):
         BigGAN.from_pretrained(tmp_path)
+    source = BigGAN(BigGANConfig(generator=model.config.generator, discriminator=model.config.discriminator))
+    source.save_pretrained(tmp_path / "source")
+    with pytest.raises(ValueError, match=r"holds a BigGAN export, not a DeepI2I: .* deepi2i train --source"):
+        DeepI2I.from_pretrained(tmp_path / "source")
     (tmp_path / "adaptors.safetensors").unlink()
     with pytest.raises(FileNotFoundError, match="adaptors.safetensors is missing"):
         DeepI2I.from_pretrained(tmp_path)

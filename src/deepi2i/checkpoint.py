@@ -124,7 +124,12 @@ def load_export(
     kind, config = read_export_config(directory)
     model: DeepI2I | BigGAN = build_empty(DeepI2I if kind == "DeepI2I" else BigGAN, config)
     if expect is not None and not isinstance(model, expect):
-        raise ValueError(f"{directory} holds a {kind} export, not a {expect.__name__}")
+        hint = (
+            f": a BigGAN is a transfer source; train DeepI2I from it with `deepi2i train --source {directory} ...`"
+            if kind == "BigGAN"
+            else ""
+        )
+        raise ValueError(f"{directory} holds a {kind} export, not a {expect.__name__}{hint}")
     for name, net in model.networks().items():
         path = Path(directory) / f"{name}.safetensors"
         if not path.is_file():
