@@ -174,7 +174,7 @@ def test_export_loading_is_strict_and_explains(tmp_path):
         BigGAN.from_pretrained(tmp_path)
     source = BigGAN(BigGANConfig(generator=model.config.generator, discriminator=model.config.discriminator))
     source.save_pretrained(tmp_path / "source")
-    with pytest.raises(ValueError, match=r"holds a BigGAN export, not a DeepI2I: .* deepi2i train --source"):
+    with pytest.raises(ValueError, match=r"holds a BigGAN export, not a DeepI2I: .*deepi2i train --source"):
         DeepI2I.from_pretrained(tmp_path / "source")
     (tmp_path / "adaptors.safetensors").unlink()
     with pytest.raises(FileNotFoundError, match="adaptors.safetensors is missing"):
