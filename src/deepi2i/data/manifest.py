@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 import zlib
 from collections import Counter
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from deepi2i.checkpoint import atomic_write_bytes
 from deepi2i.data.images import ImageLoadError, StrPath, open_rgb
 
 MANIFEST_NAME = "deepi2i_manifest.json"
@@ -58,16 +58,8 @@ def _json_lines(value: Any, indent: int = 0) -> str:
 
 
 def write_json_atomic(path: StrPath, data: Any) -> None:
-    """Write JSON via a temp file + os.replace, so a crash never leaves a half-written manifest."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(_json_lines(data) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically (temp file, fsync, rename): a crash never leaves a half-written manifest."""
+    atomic_write_bytes(Path(path), (_json_lines(data) + "\n").encode("utf-8"))
 
 
 def check_new_output_folder(out: StrPath) -> Path:

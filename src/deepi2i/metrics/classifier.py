@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from deepi2i.checkpoint import atomic_write
 from deepi2i.metrics.weights import StrPath, load_state_dict, sha256_file
 
 BACKBONES = ("small", "resnet18", "resnet34", "resnet50")
@@ -155,16 +156,14 @@ class ImageClassifier(nn.Module):
     def save(self, path: StrPath) -> Path:
         """One file (plain tensors and strings, loadable with weights_only)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": CLASSIFIER_FORMAT,
             "backbone": self.backbone_name,
             "n_classes": self.n_classes,
             "input_size": self.input_size,
         }
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save({"meta": meta, "state_dict": {k: v.cpu() for k, v in self.state_dict().items()}}, tmp)
-        tmp.replace(path)
+        state = {"meta": meta, "state_dict": {k: v.cpu() for k, v in self.state_dict().items()}}
+        atomic_write(path, lambda f: torch.save(state, f))
         return path
 
     @classmethod

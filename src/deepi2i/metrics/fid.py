@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from deepi2i.checkpoint import atomic_write
 from deepi2i.metrics.weights import StrPath
 
 CACHE_FORMAT = "deepi2i-real-features"
@@ -167,10 +168,8 @@ def real_reference(
             bar.update(len(x))
     ref = RealReference(np.concatenate(feats), np.concatenate(labels), key, path)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, features=ref.features, labels=ref.labels, identity=json.dumps(identity, sort_keys=True))
-        tmp.replace(path)
+        ident = json.dumps(identity, sort_keys=True)
+        atomic_write(path, lambda f: np.savez(f, features=ref.features, labels=ref.labels, identity=ident))
     return ref
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from deepi2i.checkpoint import atomic_write_bytes
 from deepi2i.metrics.weights import StrPath
 
 # (summary key, Table-1 header): the paper's four columns first, then ours.
@@ -185,8 +186,8 @@ def write_report(report: dict[str, Any], out_dir: StrPath) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     clean = json_safe(report)
     js, md = out / "report.json", out / "report.md"
-    js.write_text(json.dumps(clean, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    md.write_text(markdown_report(clean), encoding="utf-8")
+    atomic_write_bytes(js, (json.dumps(clean, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+    atomic_write_bytes(md, markdown_report(clean).encode("utf-8"))
     return js, md
 
 
