@@ -55,15 +55,19 @@ class ClassFolderDataset(Dataset[tuple[torch.Tensor, int]]):
         self.targets: list[int] = [y for _, y in entries]
         self.cached: torch.Tensor | None = None
         if cache:
-            self.cached = self._decode_all(progress)
+            self.decode_all(progress)
 
-    def _decode_all(self, progress: bool) -> torch.Tensor:
+    def decode_all(self, progress: bool = True) -> torch.Tensor:
+        """Decode the whole split once into `self.cached` (uint8 [N, 3, R, R]); what `cache=True` does."""
+        if self.cached is not None:
+            return self.cached
         r = self.resolution
         out = torch.empty((len(self.paths), 3, r, r), dtype=torch.uint8)
         for i, path in enumerate(
             tqdm(self.paths, desc=f"caching {self.split} images", unit="img", leave=False, disable=not progress)
         ):
             out[i] = load_image_uint8(path, r)
+        self.cached = out
         return out
 
     @property

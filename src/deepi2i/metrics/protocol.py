@@ -147,11 +147,10 @@ class _Uint8Split(Dataset[tuple[Tensor, int]]):
 def _split(
     root: Path, resolution: int, split: str, force_cache: bool = False, progress: bool = True
 ) -> ClassFolderDataset:
-    probe = ClassFolderDataset(root, resolution, split)
-    small = len(probe) * 3 * resolution * resolution <= _CACHE_BYTES
-    if small or force_cache:
-        return ClassFolderDataset(root, resolution, split, cache=True, progress=progress)
-    return probe
+    ds = ClassFolderDataset(root, resolution, split)
+    if force_cache or len(ds) * 3 * resolution * resolution <= _CACHE_BYTES:
+        ds.decode_all(progress)  # in memory: the manifest is read and checked only once
+    return ds
 
 
 def _check_classes(translator: Translator, names: list[str]) -> list[str]:
