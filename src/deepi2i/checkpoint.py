@@ -1,18 +1,24 @@
-"""Exports (config.json + one .safetensors per network) and strict, explained state loading.
+"""Exports (config.json + one .safetensors per network), strict, explained state loading, and the one
+safe reader of every weights file deepi2i opens.
 
-No pickle anywhere: safetensors for our files; `torch.load(weights_only=True)` for foreign ones.
+No code from files: safetensors for our exports; `torch.load(weights_only=True)` (through
+`safe_torch_load`) for everything else, so a pickle that would run code is refused, never run.
+Every tensor loaded is checked to be finite: NaN weights would otherwise give black images.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
@@ -28,12 +34,38 @@ FORMAT = "deepi2i-export"
 _KINDS: dict[str, type] = {"DeepI2I": DeepI2IConfig, "BigGAN": BigGANConfig}
 
 
+class OutputExistsError(FileExistsError):
+    """An output path already holds something else; replacing it needs `--overwrite` (overwrite=True)."""
+
+
+# Temp files of `atomic_write`: `.<name>.<random>.tmp`; a kill between create and rename leaves one.
+TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (changing it races threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call `write(f)` on a temp file in the same folder, fsync, then rename: a crash or kill
-    never leaves a half-written file behind under `path`."""
+    never leaves a half-written file behind under `path`. The rename replaces a symlink planted at
+    `path` instead of writing through it, and the file gets the permissions a plain `open` would
+    (mkstemp's are 0600, which hid outputs from other users of a shared machine)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -46,6 +78,95 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda f: f.write(data))
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete `atomic_write` temp files a killed process left in `folder` (call only while owning it)."""
+    removed = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if TEMP_FILE.match(p.name) and p.is_file() and not p.is_symlink():
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+def check_output_folder(path: str | Path, option: str = "--out") -> Path:
+    """`path` as a folder to write into: an existing file there is a clear error, not a traceback later."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise NotADirectoryError(f"{option} {p} is a file, not a folder; choose a folder path")
+    return p
+
+
+# ---- the one safe reader ------------------------------------------------------------------------
+
+
+def _torch_reason(err: BaseException) -> str:
+    """The line of torch's long weights_only message that says what was wrong."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    useful = [
+        ln.removeprefix("Please file an issue with the following so that we can make `weights_only=True` "
+                        "compatible with your use case: WeightsUnpickler error:").strip()
+        for ln in lines
+        if not ln.startswith(("Weights only load failed", "Check the documentation"))
+    ]
+    return next((u for u in useful if u), type(err).__name__ if not lines else lines[0][:200])
+
+
+def safe_torch_load(path: str | Path, what: str, map_location: str | torch.device = "cpu") -> Any:
+    """`torch.load(weights_only=True)`: tensors, dicts, lists and numbers only, so a file whose pickle
+    would run code is refused and nothing in it runs. Every failure is one ValueError naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} {p} not found" + (" (it is a folder)" if p.is_dir() else ""))
+    try:
+        return torch.load(p, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, TypeError, KeyError,
+            AttributeError, IndexError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"refusing to load {p} as {what}: it is not a readable file of plain tensors ({_torch_reason(err)}); "
+            "nothing in it was run. Use the original file, or re-save it with torch.save(module.state_dict())."
+        ) from err
+
+
+def check_finite(state: Mapping[str, Tensor], what: str) -> None:
+    """Refuse NaN/inf weights: a model built from them silently outputs black or garbage images."""
+    bad = [k for k, v in state.items() if v.is_floating_point() and v.device.type != "meta" and not bool(torch.isfinite(v).all())]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f", ... ({len(bad)} in all)" if len(bad) > 5 else "")
+        raise ValueError(f"{what} holds NaN or infinite values in {shown}; the file is damaged: use another copy or re-export it")
+
+
+def read_safetensors(path: str | Path, what: str, device: str | torch.device = "cpu") -> dict[str, Tensor]:
+    """A .safetensors file (never unpickles), cloned and checked finite, with an error naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} is missing ({what})")
+    try:
+        # clone: safetensors' tensors sit at unaligned offsets, which changes CPU kernels' rounding
+        state = {k: v.clone() for k, v in load_file(p, device=str(device)).items()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise ValueError(
+            f"{p} is not a readable safetensors file ({err}); it is truncated or damaged: copy or export it again"
+        ) from err
+    check_finite(state, str(p))
+    return state
+
+
+def read_state(path: str | Path, what: str = "a state_dict") -> dict[str, Tensor]:
+    """A state_dict (name -> tensor) from a .safetensors or a .pth/.pt file; {"state_dict": ...} is unwrapped."""
+    p = Path(path)
+    if p.suffix == ".safetensors":
+        return read_safetensors(p, what)
+    state = safe_torch_load(p, what)
+    if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
+        state = state["state_dict"]
+    if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise ValueError(f"{p} does not hold a state_dict (name -> tensor) for {what}")
+    state = dict(state)
+    check_finite(state, str(p))
+    return state
 
 
 def _atomic_save_safetensors(state: Mapping[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
@@ -100,18 +221,28 @@ def save_export(directory: str | Path, config: DeepI2IConfig | BigGANConfig, net
 
 
 def read_export_config(directory: str | Path) -> tuple[str, Any]:
-    """(kind, config) of an export folder, with errors that say what the folder should hold."""
-    d = Path(directory)
+    """(kind, config) of an export folder (or a shipped model's name), with errors that say what
+    the folder should hold."""
+    from deepi2i.pretrained import resolve_model
+
+    d = resolve_model(directory)
     path = d / "config.json"
     if not path.is_file():
         hint = ""
         if (d / "G.pth").exists() or (d / "G_ema.pth").exists():
             hint = " It looks like a BigGAN-PyTorch folder: convert it with `deepi2i import-biggan SRC OUT`."
         raise FileNotFoundError(f"{path} not found: {d} is not a deepi2i export.{hint}")
-    meta = json.loads(path.read_text())
-    if meta.get("format") != FORMAT or meta.get("kind") not in _KINDS:
-        raise ValueError(f"{path} is not a deepi2i export config (format {meta.get('format')!r}, kind {meta.get('kind')!r})")
-    return meta["kind"], _KINDS[meta["kind"]].from_dict(meta["config"])
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); restore the export's config.json or export the model again") from err
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("kind") not in _KINDS:
+        got = (meta.get("format"), meta.get("kind")) if isinstance(meta, dict) else (type(meta).__name__, None)
+        raise ValueError(f"{path} is not a deepi2i export config (format {got[0]!r}, kind {got[1]!r})")
+    try:
+        return meta["kind"], _KINDS[meta["kind"]].from_dict(meta["config"])
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{path} holds an invalid {meta['kind']} config: {err}; restore the file or export the model again") from err
 
 
 def load_export(
@@ -120,7 +251,9 @@ def load_export(
     """Build the model an export describes and load every network strictly; returns it in eval mode."""
     from deepi2i.networks import DeepI2I
     from deepi2i.networks.biggan import BigGAN
+    from deepi2i.pretrained import resolve_model
 
+    directory = resolve_model(directory)
     kind, config = read_export_config(directory)
     model: DeepI2I | BigGAN = build_empty(DeepI2I if kind == "DeepI2I" else BigGAN, config)
     if expect is not None and not isinstance(model, expect):
@@ -132,9 +265,6 @@ def load_export(
         raise ValueError(f"{directory} holds a {kind} export, not a {expect.__name__}{hint}")
     for name, net in model.networks().items():
         path = Path(directory) / f"{name}.safetensors"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing from the export")
-        # clone: safetensors' tensors sit at unaligned offsets, which changes CPU kernels' rounding
-        state = {k: v.clone() for k, v in load_file(path, device=str(map_location)).items()}
+        state = read_safetensors(path, f"the {name} of the export {directory}", map_location)
         load_state_strict(net, state, str(path), assign=True)
     return model.to(map_location).eval()

@@ -544,7 +544,31 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rec-distance", choices=["l1", "mse"], help="reconstruction distance (default l1, the paper)")
     p.add_argument("--lambda-adv", type=float, help="weight of the adversarial term (default 1)")
     p.add_argument("--lambda-rec", type=float, help="weight of the reconstruction term (default 1)")
+    p.add_argument(
+        "--adaptor-weights",
+        metavar="W",
+        help="w_l of Eq. 5: one number for every level or per level, e.g. 4:1,8:1,16:0.3,32:0.1 (default: the preset's)",
+    )
+    p.add_argument(
+        "--rec-weights",
+        metavar="A",
+        help="alpha_l of Eq. 3 per level, e.g. 4:0.1,8:0.1,16:0.1,32:0.01 (default: the paper's, as shown)",
+    )
     p.set_defaults(func=_cmd_train)
+
+
+def _level_weights(spec: str | None, flag: str, allow_scalar: bool = True) -> float | dict[int, float] | None:
+    """'0.1' (every level) or '4:1,8:1,16:0.3,32:0.1' (per resolution) -> a number or {level: weight}."""
+    if spec is None:
+        return None
+    try:
+        if ":" not in spec and allow_scalar:
+            return float(spec)
+        pairs = [item.split(":") for item in spec.split(",") if item.strip()]
+        return {int(level): float(w) for level, w in pairs}
+    except ValueError:
+        form = "a number or " if allow_scalar else ""
+        raise CLIError(f"{flag} {spec!r}: expected {form}level:weight pairs such as 4:0.1,8:0.1,16:0.1,32:0.01") from None
 
 
 def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -566,6 +590,7 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "sample_every": args.sample_every,
         "checkpoint_every": args.checkpoint_every,
         "rec_distance": getattr(args, "rec_distance", None),
+        "rec_weights": _level_weights(getattr(args, "rec_weights", None), "--rec-weights", allow_scalar=False),
         "lambda_adv": getattr(args, "lambda_adv", None),
         "lambda_rec": getattr(args, "lambda_rec", None),
         "channels_last": args.channels_last or None,
@@ -598,6 +623,7 @@ def _run_training(args: argparse.Namespace, task: str) -> None:
         scratch=scratch,
         transfer=transfer,
         ch=args.ch,
+        adaptor_weights=_level_weights(getattr(args, "adaptor_weights", None), "--adaptor-weights"),
         **_training_overrides(args),
     )
     try:

@@ -189,8 +189,12 @@ def biggan_from_pytorch(src: str | Path, generator_file: str | None = None, **ov
 
 
 def load_biggan(path: str | Path, generator_file: str | None = None, **overrides: Any) -> BigGAN:
-    """A transfer source: our BigGAN export, or a BigGAN-PyTorch folder (converted on the fly)."""
-    if (Path(path) / "config.json").is_file():
+    """A transfer source: our BigGAN export (or a shipped one's name, e.g. 'shapes-source'), or a
+    BigGAN-PyTorch folder (converted on the fly)."""
+    from deepi2i.pretrained import resolve_model
+
+    path = resolve_model(path)
+    if (path / "config.json").is_file():
         return BigGAN.from_pretrained(path)
     return biggan_from_pytorch(path, generator_file, **overrides)
 

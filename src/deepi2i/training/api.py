@@ -7,7 +7,7 @@ Dataset of (image [3, R, R] in [-1, 1], class index) pairs.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +157,13 @@ def preset_config(
     scratch: bool = False,
     transfer: Sequence[str] | None = None,
     ch: int | None = None,
+    adaptor_weights: float | Mapping[int, float] | None = None,
     **overrides: Any,
 ) -> TrainConfig:
     """A preset sized for the class folder `data` (its classes), with TrainConfig field overrides.
 
-    `ch` changes the width of a model built from the preset (scratch runs, pretraining).
+    `ch` changes the width of a model built from the preset (scratch runs, pretraining);
+    `adaptor_weights` replaces the model's w_l (Eq. 5), one number or {level: weight}.
     """
     from deepi2i.config import train_preset
     from deepi2i.data.folder import ClassFolderDataset
@@ -174,4 +176,6 @@ def preset_config(
         m = config.model
         g, d = dataclasses.replace(m.generator, ch=ch), dataclasses.replace(m.discriminator, ch=ch)
         config = dataclasses.replace(config, model=dataclasses.replace(m, generator=g, discriminator=d, encoder=d))
+    if adaptor_weights is not None:
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, adaptor_weights=adaptor_weights))
     return dataclasses.replace(config, **overrides)
