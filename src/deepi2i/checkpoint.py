@@ -169,9 +169,8 @@ def read_state(path: str | Path, what: str = "a state_dict") -> dict[str, Tensor
     return state
 
 
-def _atomic_save_safetensors(state: Mapping[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
-    tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
-    atomic_write_bytes(path, save(tensors, metadata=metadata))
+def _safetensors_bytes(state: Mapping[str, Tensor], metadata: dict[str, str]) -> bytes:
+    return save({k: v.detach().contiguous().cpu() for k, v in state.items()}, metadata=metadata)
 
 
 def build_empty(cls: Callable[[Any], M], config: Any) -> M:
@@ -209,15 +208,56 @@ def load_state_strict(module: nn.Module, state: Mapping[str, Tensor], what: str,
     module.load_state_dict(state, strict=True, assign=assign)
 
 
-def save_export(directory: str | Path, config: DeepI2IConfig | BigGANConfig, networks: Mapping[str, nn.Module]) -> Path:
-    """Write config.json and one <name>.safetensors per network into `directory`."""
-    out = Path(directory)
+def save_export(
+    directory: str | Path,
+    config: DeepI2IConfig | BigGANConfig,
+    networks: Mapping[str, nn.Module],
+    *,
+    overwrite: bool = True,
+) -> Path:
+    """Write config.json and one <name>.safetensors per network into `directory` (config.json last,
+    so a folder without it is never mistaken for a whole export).
+
+    `overwrite=False` refuses a folder that already holds anything else than this very export
+    (the commands' default: a trained model must not vanish under a mistyped OUT).
+    """
+    out = check_output_folder(directory)
     kind = type(config).__name__.removesuffix("Config")
-    for name, net in networks.items():
-        _atomic_save_safetensors(net.state_dict(), out / f"{name}.safetensors", {"format": FORMAT, "network": name})
     meta = {"format": FORMAT, "kind": kind, "deepi2i_version": __version__, "config": config.to_dict()}
-    atomic_write_bytes(out / "config.json", (json.dumps(meta, indent=2) + "\n").encode())
+    meta_bytes = (json.dumps(meta, indent=2) + "\n").encode()
+
+    def payload(name: str, net: nn.Module) -> bytes:
+        return _safetensors_bytes(net.state_dict(), {"format": FORMAT, "network": name})
+
+    if not overwrite and out.is_dir() and any(out.iterdir()):
+        if _same_export(out, json.loads(meta_bytes), {f"{n}.safetensors": (n, net) for n, net in networks.items()}, payload):
+            return out
+        raise OutputExistsError(
+            f"{out} already holds " + ("a different export" if (out / "config.json").is_file() else "other files")
+            + "; pass --overwrite (overwrite=True) to replace it, or choose a new folder"
+        )
+    for name, net in networks.items():
+        atomic_write_bytes(out / f"{name}.safetensors", payload(name, net))
+    atomic_write_bytes(out / "config.json", meta_bytes)
     return out
+
+
+def _same_export(
+    out: Path,
+    meta: Mapping[str, Any],
+    files: Mapping[str, tuple[str, nn.Module]],
+    payload: Callable[[str, nn.Module], bytes],
+) -> bool:
+    """Whether `out` holds exactly this export already (the deepi2i version aside): rewriting it is a no-op."""
+    if {p.name for p in out.iterdir()} != {*files, "config.json"}:
+        return False
+    try:
+        old = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(old, dict) or {**old, "deepi2i_version": None} != {**meta, "deepi2i_version": None}:
+        return False
+    return all((out / f).read_bytes() == payload(*files[f]) for f in files)
 
 
 def read_export_config(directory: str | Path) -> tuple[str, Any]:

@@ -1,7 +1,7 @@
 """Foreign checkpoints -> our modules: BigGAN-PyTorch (`G.pth`/`G_ema.pth`, `D.pth`) and the
 official DeepI2I code (`G.pth`, `D.pth`, `A1.pth`, optional `E1.pth`).
 
-Never unpickles code: files are read with `torch.load(weights_only=True)`. The architecture is
+Never unpickles code: files are read with `checkpoint.read_state` (`torch.load(weights_only=True)`). The architecture is
 detected from tensor names and shapes (what cannot be seen in them, the eps values and the
 init scheme, takes BigGAN's defaults); keyword overrides replace any detected field.
 
@@ -21,10 +21,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from deepi2i.checkpoint import build_empty, load_state_strict
+from deepi2i.checkpoint import build_empty, load_state_strict, read_state, save_export
 from deepi2i.config import (
     D_CHANNEL_CHAINS,
     D_DOWNSAMPLE,
@@ -41,27 +40,6 @@ log = logging.getLogger(__name__)
 
 HEAD_KEYS = ("linear.", "embed.")
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(\d+)\.")
-
-
-def read_state(path: str | Path) -> dict[str, Tensor]:
-    """A state_dict from a .pth (weights_only: a file carrying code is refused) or .safetensors file."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p} not found")
-    if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(p)
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError (or RuntimeError) for unsafe payloads
-        raise ValueError(
-            f"refusing to load {p}: it is not a plain tensor state_dict (weights_only=True rejected it: "
-            f"{str(err).splitlines()[0]}). Re-save it with torch.save(module.state_dict())."
-        ) from err
-    if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise ValueError(f"{p} does not hold a state_dict of tensors")
-    return dict(state)
 
 
 def _block_stages(state: Mapping[str, Tensor]) -> dict[int, set[int]]:
@@ -199,9 +177,15 @@ def load_biggan(path: str | Path, generator_file: str | None = None, **overrides
     return biggan_from_pytorch(path, generator_file, **overrides)
 
 
-def import_biggan(src: str | Path, out: str | Path, generator_file: str | None = None, **overrides: Any) -> Path:
-    """`deepi2i import-biggan`: convert a BigGAN-PyTorch folder into our export format."""
-    return biggan_from_pytorch(src, generator_file, **overrides).save_pretrained(out)
+def import_biggan(
+    src: str | Path, out: str | Path, generator_file: str | None = None, *, overwrite: bool = False, **overrides: Any
+) -> Path:
+    """`deepi2i import-biggan`: convert a BigGAN-PyTorch folder into our export format.
+
+    An OUT holding another export (e.g. a trained DeepI2I) is refused unless `overwrite`.
+    """
+    model = biggan_from_pytorch(src, generator_file, **overrides)
+    return save_export(out, model.config, model.networks(), overwrite=overwrite)
 
 
 def adaptor_state_from_official(state: Mapping[str, Tensor], levels: tuple[int, ...]) -> dict[str, Tensor]:

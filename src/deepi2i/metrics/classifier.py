@@ -168,12 +168,18 @@ class ImageClassifier(nn.Module):
 
     @classmethod
     def load(cls, path: StrPath, map_location: str | torch.device = "cpu") -> ImageClassifier:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        from deepi2i.checkpoint import check_finite, safe_torch_load
+
+        data = safe_torch_load(path, "a classifier saved by deepi2i evaluate", map_location)
         meta = data.get("meta", {}) if isinstance(data, dict) else {}
-        if meta.get("format") != CLASSIFIER_FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT:
             raise ValueError(f"{path} is not a classifier saved by deepi2i evaluate")
-        model = cls(meta["backbone"], int(meta["n_classes"]), meta["input_size"])
-        model.load_state_dict(data["state_dict"])
+        try:
+            check_finite(data["state_dict"], str(path))
+            model = cls(meta["backbone"], int(meta["n_classes"]), meta["input_size"])
+            model.load_state_dict(data["state_dict"])
+        except (KeyError, TypeError, RuntimeError, AttributeError) as err:
+            raise ValueError(f"{path} is a damaged deepi2i classifier file ({err}); delete it to train it again") from err
         return model.eval()
 
 

@@ -9,7 +9,6 @@ Register more with `@register_extractor("name")`.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from deepi2i.metrics.classifier import ImageClassifier
-from deepi2i.metrics.weights import StrPath, WeightsSpec, resolve_weights, sha256_file
+from deepi2i.metrics.weights import StrPath, WeightsSpec, load_state_dict, resolve_weights, sha256_file
 
 INCEPTION_WEIGHTS = WeightsSpec(
     what="Inception-v3 (torch-fidelity)",
@@ -78,14 +77,22 @@ class InceptionExtractor(FeatureExtractor):
 
     def __init__(self, weights: StrPath | None = None) -> None:
         super().__init__()
-        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        from unittest import mock
+
+        import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
 
         path = resolve_weights(INCEPTION_WEIGHTS, weights)
+        # torch-fidelity unpickles a weights *path* with weights_only=False (code in the file would
+        # run), so the file goes through our safe reader and torch-fidelity gets only its tensors,
+        # through the hook it uses for downloads (which is thereby never called).
         try:
-            self.net = FeatureExtractorInceptionV3(
-                "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path)
-            )
-        except (RuntimeError, KeyError, AttributeError, TypeError, pickle.UnpicklingError, EOFError) as err:
+            state = load_state_dict(path, INCEPTION_WEIGHTS.what)
+        except ValueError as err:
+            raise ValueError(f"{path} is not torch-fidelity's Inception-v3 weights file ({INCEPTION_WEIGHTS.filename}): {err}") from err
+        try:
+            with mock.patch.object(tf_inception, "load_state_dict_from_url", lambda *a, **k: state):
+                self.net = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+        except (RuntimeError, KeyError, AttributeError, TypeError) as err:
             raise ValueError(
                 f"{path} is not torch-fidelity's Inception-v3 weights file ({INCEPTION_WEIGHTS.filename}): {err}"
             ) from err

@@ -66,13 +66,7 @@ def sha256_file(path: StrPath) -> str:
 
 
 def load_state_dict(path: StrPath, what: str) -> dict[str, torch.Tensor]:
-    """A state_dict from a .pth/.pt file (tensors only, so no code runs on load)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for bad files; the user needs one message
-        raise ValueError(f"{path} is not a readable PyTorch weights file for {what}: {err}") from err
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path} does not hold a state_dict (name -> tensor) for {what}")
-    return state
+    """A state_dict from a .pth/.pt file through deepi2i's one safe reader (tensors only: no code runs)."""
+    from deepi2i.checkpoint import read_state
+
+    return read_state(path, what)

@@ -1,7 +1,7 @@
 """Training-state checkpoints: everything exact resume needs, written atomically, read with weights_only.
 
 A state is a plain dict of tensors, dicts, lists, tuples, strings and numbers, so that
-`torch.load(weights_only=True)` reads it and no code is ever unpickled.
+`checkpoint.safe_torch_load` (`torch.load(weights_only=True)`) reads it and no code is ever unpickled.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepi2i.checkpoint import atomic_write
+from deepi2i.checkpoint import atomic_write, safe_torch_load
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) 
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = safe_torch_load(path, "a deepi2i training state")
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise ValueError(f"{path} is not a deepi2i training state")
     if state.get("version") != STATE_VERSION:
