@@ -6,8 +6,9 @@ Dataset of (image [3, R, R] in [-1, 1], class index) pairs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +17,41 @@ from torch.utils.data import Dataset
 
 from deepi2i.config import TrainConfig
 from deepi2i.networks.biggan import BigGAN
-from deepi2i.training.distributed import distributed_session
+from deepi2i.training.distributed import barrier, current, distributed_session
 from deepi2i.training.loop import RunResult, fit
+from deepi2i.training.runfolder import claim_run_folder
 from deepi2i.training.tasks import PretrainTask, TranslationTask
 from deepi2i.training.transfer import parse_class_map, resolve_transfer_config
 
 DataArg = Dataset | str | Path
 
 
-def open_dataset(data: DataArg, resolution: int, split: str = "train", progress: bool = True) -> Dataset:
-    """A class folder as a cached ClassFolderDataset (a Dataset passes through unchanged)."""
+def open_dataset(
+    data: DataArg, resolution: int, split: str = "train", progress: bool = True, decode: bool = True
+) -> Dataset:
+    """A class folder as a cached ClassFolderDataset (a Dataset passes through unchanged).
+
+    `decode=False` only reads and checks the split manifest; `decode_all()` decodes later.
+    """
     if isinstance(data, Dataset):
         return data
     from deepi2i.data.folder import ClassFolderDataset
 
-    return ClassFolderDataset(data, resolution=resolution, split=split, cache=True, progress=progress)
+    return ClassFolderDataset(data, resolution=resolution, split=split, cache=decode, progress=progress)
+
+
+@contextlib.contextmanager
+def _claimed(
+    out: str | Path, data: DataArg, dataset: Dataset, restart: bool, device: str | torch.device | None, progress: bool
+) -> Iterator[Path | None]:
+    """Own the run folder (moving an old run aside on `restart`) before the slow work: decoding
+    the class folder. Its manifest was checked before, so a bad dataset never creates a run folder."""
+    info = current(device)
+    with claim_run_folder(Path(out), restart=restart, enabled=info.is_main) as moved:
+        barrier(info)  # other ranks read checkpoints only after rank 0 moved an old run aside
+        if not isinstance(data, Dataset):
+            dataset.decode_all(progress)  # type: ignore[attr-defined]
+        yield moved
 
 
 def _sample_dataset(data: DataArg, dataset: Dataset, resolution: int, progress: bool = True) -> Dataset:
@@ -69,9 +90,11 @@ def _fit(
     progress: bool,
     stop_at_step: int | None,
     run_info: dict[str, Any],
+    allow_new_data: bool,
+    moved: Path | None,
 ) -> RunResult:
     """The one loop, with sample grids drawn from held-out inputs when the data has a test split."""
-    return fit(
+    result = fit(
         task,
         dataset,
         out,
@@ -80,7 +103,9 @@ def _fit(
         progress=progress,
         stop_at_step=stop_at_step,
         run_info=run_info,
+        allow_new_data=allow_new_data,
     )
+    return dataclasses.replace(result, moved_aside=moved)
 
 
 def pretrain(
@@ -91,16 +116,24 @@ def pretrain(
     device: str | torch.device | None = None,
     progress: bool = True,
     stop_at_step: int | None = None,
+    restart: bool = False,
+    allow_new_data: bool = False,
 ) -> RunResult:
-    """Train a class-conditional BigGAN (hinge loss, EMA of G) and export it to OUT/export as a transfer source."""
+    """Train a class-conditional BigGAN (hinge loss, EMA of G) and export it to OUT/export as a transfer source.
+
+    Rerunning resumes OUT; `restart` moves an existing OUT aside (OUT.old-<time>) and starts over;
+    `allow_new_data` resumes on a `data` other than the one the run started on (see docs/safety.md).
+    """
     if config.task != "pretrain":
         raise ValueError(f"pretrain needs a config with task='pretrain', got {config.task!r}")
     with distributed_session(device):
-        dataset = open_dataset(data, config.model.resolution, progress=progress)
+        dataset = open_dataset(data, config.model.resolution, progress=progress, decode=False)
         config = _with_classes(config, class_names_of(dataset))
-        torch.manual_seed(config.seed)  # the same initial networks on every replica and every rerun
-        task = PretrainTask(config)
-        return _fit(task, data, dataset, out, device, progress, stop_at_step, {"task": "pretrain", "data": _describe(data)})
+        with _claimed(out, data, dataset, restart, device, progress) as moved:
+            torch.manual_seed(config.seed)  # the same initial networks on every replica and every rerun
+            task = PretrainTask(config)
+            info = {"task": "pretrain", "data": _describe(data)}
+            return _fit(task, data, dataset, out, device, progress, stop_at_step, info, allow_new_data, moved)
 
 
 def train(
@@ -113,19 +146,23 @@ def train(
     device: str | torch.device | None = None,
     progress: bool = True,
     stop_at_step: int | None = None,
+    restart: bool = False,
+    allow_new_data: bool = False,
 ) -> RunResult:
     """Train DeepI2I: transfer `config.transfer` from `source` (our export, a BigGAN-PyTorch folder or a BigGAN).
 
     `class_map` chooses the source embedding row of each target class ('identity', 'offset:N',
-    'names' or 'r0,r1,...'; see `parse_class_map`); it sets config.class_rows.
+    'names' or 'r0,r1,...'; see `parse_class_map`); it sets config.class_rows. `restart` and
+    `allow_new_data` as in `pretrain`.
     """
     if config.task != "translate":
         raise ValueError(f"train needs a config with task='translate', got {config.task!r}")
     if config.transfer and source is None:  # before the data is decoded: fail in a second, not a minute
         raise ValueError("train needs --source (a BigGAN to transfer from), or --scratch")
-    with distributed_session(device):
-        dataset = open_dataset(data, config.model.resolution, progress=progress)
+    with distributed_session(device), contextlib.ExitStack() as stack:
+        dataset = open_dataset(data, config.model.resolution, progress=progress, decode=False)
         config = _with_classes(config, class_names_of(dataset))
+        moved = stack.enter_context(_claimed(out, data, dataset, restart, device, progress))
         src: BigGAN | None = None
         info: dict[str, Any] = {"task": "translate", "data": _describe(data), "class_map": class_map}
         if config.transfer:
@@ -144,7 +181,7 @@ def train(
                 config = dataclasses.replace(config, class_rows=rows)
         torch.manual_seed(config.seed)
         task = TranslationTask(config, src)
-        return _fit(task, data, dataset, out, device, progress, stop_at_step, info)
+        return _fit(task, data, dataset, out, device, progress, stop_at_step, info, allow_new_data, moved)
 
 
 def preset_config(
@@ -157,13 +194,13 @@ def preset_config(
     scratch: bool = False,
     transfer: Sequence[str] | None = None,
     ch: int | None = None,
-    adaptor_weights: float | Mapping[int, float] | None = None,
+    model_overrides: Mapping[str, Any] | None = None,
     **overrides: Any,
 ) -> TrainConfig:
     """A preset sized for the class folder `data` (its classes), with TrainConfig field overrides.
 
     `ch` changes the width of a model built from the preset (scratch runs, pretraining);
-    `adaptor_weights` replaces the model's w_l (Eq. 5), one number or {level: weight}.
+    `model_overrides` replaces DeepI2IConfig fields (adaptor_weights, levels, use_adaptors).
     """
     from deepi2i.config import train_preset
     from deepi2i.data.folder import ClassFolderDataset
@@ -176,6 +213,6 @@ def preset_config(
         m = config.model
         g, d = dataclasses.replace(m.generator, ch=ch), dataclasses.replace(m.discriminator, ch=ch)
         config = dataclasses.replace(config, model=dataclasses.replace(m, generator=g, discriminator=d, encoder=d))
-    if adaptor_weights is not None:
-        config = dataclasses.replace(config, model=dataclasses.replace(config.model, adaptor_weights=adaptor_weights))
+    if model_overrides:
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, **model_overrides))
     return dataclasses.replace(config, **overrides)

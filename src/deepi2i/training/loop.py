@@ -39,6 +39,7 @@ from deepi2i.training.logs import RunLog
 from deepi2i.training.objectives import Batch, LossFn, Networks
 from deepi2i.training.phases import Schedule, ScheduledPhase
 from deepi2i.training.regularizers import add_ortho_grad_
+from deepi2i.training.runfolder import check_same_data, run_lock
 from deepi2i.training.state import capture_rng, load_latest, restore_rng, save_checkpoint
 from deepi2i.training.stream import REAL, SOURCE, IndexStream, StepBatches, epoch_permutation
 from deepi2i.training.tasks import FixedInputs, Task
@@ -60,6 +61,7 @@ class RunResult:
     total_steps: int
     export: Path | None  # RUN/export once the run is complete
     checkpoint: Path | None  # the newest training state written by this call
+    moved_aside: Path | None = None  # where `restart` moved the previous run
 
     @property
     def complete(self) -> bool:
@@ -148,16 +150,32 @@ def fit(
     progress: bool = True,
     stop_at_step: int | None = None,
     run_info: Mapping[str, Any] | None = None,
+    allow_new_data: bool = False,
 ) -> RunResult:
     """Train `task` on `dataset` into `run_dir`, resuming from its newest checkpoint if there is one.
 
     `stop_at_step` stops after that many optimizer steps without exporting (what a kill leaves
     behind, for tests and for splitting a run over several jobs). `run_info` is recorded in
-    RUN/config.json next to the resolved config (data path, source, ...).
+    RUN/config.json next to the resolved config (data path, source, ...); resuming with another
+    `run_info["data"]` is refused unless `allow_new_data`. The run folder is locked while training.
     """
-    config = task.config
     info = current(device)
-    run_dir = Path(run_dir)
+    with run_lock(Path(run_dir), enabled=info.is_main):
+        return _fit(task, dataset, Path(run_dir), info, sample_dataset, progress, stop_at_step, run_info, allow_new_data)
+
+
+def _fit(
+    task: Task,
+    dataset: Dataset,
+    run_dir: Path,
+    info: DistInfo,
+    sample_dataset: Dataset | None,
+    progress: bool,
+    stop_at_step: int | None,
+    run_info: Mapping[str, Any] | None,
+    allow_new_data: bool,
+) -> RunResult:
+    config = task.config
     schedule = Schedule.build(config.phases, config.batch_size)
     total = schedule.total_steps
     b_global = config.batch_size
@@ -184,11 +202,12 @@ def fit(
     rng = torch.Generator().manual_seed(config.seed)  # z and classes; data order has its own streams
 
     # ---- resume or start
-    start, last_ckpt = 0, None
+    start, last_ckpt, data_note = 0, None, None
     resumed = load_latest(run_dir)
     if resumed is not None:
         last_ckpt, state = resumed
         _check_same_run(state["config"], config, run_dir)
+        data_note = check_same_data(run_dir, run_info or {}, int(state["step"]), allow_new_data) if info.is_main else None
         for name, net in nets.raw.items():
             load_state_strict(net, state["networks"][name], f"{last_ckpt} ({name})")
         if ema is not None:
@@ -225,6 +244,8 @@ def fit(
     )
     fixed = _fixed_inputs(task, sample_dataset if sample_dataset is not None else dataset, info.device) if info.is_main else None
     runlog = RunLog(run_dir, enabled=info.is_main, total_steps=total, start_step=start, batch_size=b_global, progress=progress)
+    if data_note:
+        runlog.message(data_note)
 
     def draw_samples(step: int) -> None:
         if fixed is None:

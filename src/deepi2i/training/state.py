@@ -64,13 +64,36 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+class UnreadableCheckpointsError(ValueError):
+    """A run folder has training states but none can be read; starting over would lose the run."""
+
+
 def load_latest(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The newest readable state; an unreadable newest file (e.g. a full disk) falls back to the previous one."""
-    for step, path in reversed(list_checkpoints(run_dir)):
+    """The newest readable state; None only when the run has no state file at all.
+
+    An unreadable newest file (e.g. written on a full disk) falls back to the previous one and is
+    renamed `*.unreadable` (kept, but out of the way of the new checkpoints that replace it). When
+    no file can be read, starting over would silently discard the run: that is an error instead.
+    """
+    found = list_checkpoints(run_dir)
+    failed: list[tuple[Path, str]] = []
+    for step, path in reversed(found):
         try:
-            return path, load_checkpoint(path)
+            state = load_checkpoint(path)
         except Exception as err:  # a damaged file must not block resuming from an older good one
             log.warning("cannot read %s (step %d): %s; trying the previous checkpoint", path, step, err)
+            failed.append((path, str(err).splitlines()[0] if str(err) else type(err).__name__))
+            continue
+        for bad, _ in failed:
+            bad.rename(bad.with_name(bad.name + ".unreadable"))
+        return path, state
+    if failed:
+        listed = "; ".join(f"{p.name}: {why}" for p, why in failed[:3]) + (" ..." if len(failed) > 3 else "")
+        raise UnreadableCheckpointsError(
+            f"none of the {len(failed)} training states in {checkpoint_dir(run_dir)} can be read ({listed}). "
+            "Nothing was changed. Restore a readable state file to resume, or pass --restart "
+            "(restart=True) to move this run aside and start over."
+        )
     return None
 
 
