@@ -136,15 +136,15 @@ def unique_stems(paths: Sequence[Path]) -> list[str]:
 
 
 def _images_in(folder: Path) -> list[Path]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(
-            Path(dirpath) / f
-            for f in sorted(filenames)
-            if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS
-        )
-    return found
+    """Image files under `folder` (links followed, each folder once; hidden, broken and odd entries left out)."""
+    from deepi2i.data.manifest import walk_tree
+
+    st = folder.stat()
+    return [
+        folder / rel
+        for rel, _, problem in walk_tree(folder, "", {(st.st_dev, st.st_ino)})
+        if problem is None and not rel.endswith("/") and Path(rel).suffix.lower() in IMAGE_EXTENSIONS
+    ]
 
 
 def expand_inputs(specs: Sequence[StrPath]) -> list[Path]:
@@ -502,7 +502,7 @@ def translate_files(
 
 def interpolate_file(
     translator: Translator,
-    image: StrPath,
+    image: ImageLike,
     start: str | int,
     end: str | int,
     out: StrPath,
@@ -512,7 +512,7 @@ def interpolate_file(
     gif: bool = False,
     gif_ms: int = 120,
 ) -> tuple[Path, Path | None]:
-    """Write the interpolation strip of one image file as PNG (and an animated GIF beside it)."""
+    """Write the interpolation strip of one image (a file, PIL image or tensor) as PNG (and an animated GIF beside it)."""
     from deepi2i.visualize import interpolation_labels, interpolation_strip, save_gif
 
     out = Path(out)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import warnings
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,61 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
+def storable(rel: str) -> str:
+    """A path as JSON can hold it: bytes that are not UTF-8 (os gives them as surrogates) become
+    `\\xNN` escapes. Such files are only ever listed as skipped, so the lossy form is never opened."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
+def _name_problem(name: str) -> str | None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8 (rename the file)"
+    return None
+
+
+def walk_tree(folder: Path, rel_dir: str, seen: set[tuple[int, int]]) -> Iterator[tuple[str, int, str | None]]:
+    """(relative path, size, problem) for every entry under `folder`, following symbolic links.
+
+    Files of a folder come before its sub-folders (os.walk's order), both sorted. One odd entry
+    never stops the walk: it is yielded with the reason it cannot be used (broken link, link
+    loop, unreadable, not a regular file, name not UTF-8, hidden), size -1 when unknown.
+    Folders are yielded as "rel/" with size -1: problem None when entered, else why not. `seen`
+    holds the (device, inode) of folders already walked, so a link to a parent is skipped
+    instead of followed forever.
+    """
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as err:
+        yield f"{rel_dir}/", -1, f"unreadable folder ({err.strerror})"
+        return
+    subdirs: list[tuple[str, os.DirEntry[str]]] = []
+    for e in entries:
+        rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
+        try:
+            st = os.stat(e.path)
+        except OSError as err:
+            broken = isinstance(err, FileNotFoundError) and e.is_symlink()
+            yield storable(rel), -1, "broken symbolic link" if broken else f"unreadable ({err.strerror})"
+            continue
+        problem = _name_problem(e.name)
+        if stat.S_ISDIR(st.st_mode):
+            if problem or _hidden(e.name) or (st.st_dev, st.st_ino) in seen:
+                why = problem or ("hidden folder" if _hidden(e.name) else "symbolic link to a folder already scanned (a loop)")
+                yield storable(rel) + "/", -1, why
+            else:
+                seen.add((st.st_dev, st.st_ino))
+                subdirs.append((rel, e))
+        elif not stat.S_ISREG(st.st_mode):
+            yield storable(rel), -1, "not a regular file"
+        else:
+            yield storable(rel), st.st_size, problem or ("hidden file" if _hidden(e.name) else None)
+    for rel, e in subdirs:
+        yield rel + "/", -1, None
+        yield from walk_tree(Path(e.path), rel, seen)
+
+
 def scan_folder(
     root: StrPath, ignore: Iterable[str] = ()
 ) -> tuple[dict[str, list[str]], dict[str, int], list[dict[str, str]]]:
@@ -85,41 +141,34 @@ def scan_folder(
     are the non-hidden sub-folders of `root`; images may sit in nested folders inside a class.
     Hidden files/folders and loose files at the top level are skipped and reported; top-level
     files named `deepi2i_*` (and the top-level names in `ignore`, e.g. a custom manifest) are
-    deepi2i's own metadata and ignored.
+    deepi2i's own metadata and ignored. Entries that cannot be used (see `walk_tree`) are skipped
+    with their reason, never fatal.
     """
     root = Path(root)
     ignored = set(ignore)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset folder {root} does not exist (expected ROOT/<class>/<images>)")
+    root_stat = root.stat()
+    seen = {(root_stat.st_dev, root_stat.st_ino)}
     classes: dict[str, list[str]] = {}
     sizes: dict[str, int] = {}
     skipped: list[dict[str, str]] = []
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if entry.is_dir():
-            if _hidden(entry.name):
-                skipped.append({"path": entry.name + "/", "reason": "hidden folder"})
-                sizes[entry.name + "/"] = -1
+    for rel, size, problem in walk_tree(root, "", seen):
+        top, _, inner = rel.partition("/")
+        if rel.endswith("/") and problem is None:  # a folder walked into; the top-level ones are classes
+            if not inner:
+                classes[top] = []
+            continue
+        if not inner:  # a top-level file
+            if top.startswith(RESERVED_PREFIX) or top in ignored:
                 continue
-            classes[entry.name] = []
-            for dirpath, dirnames, filenames in os.walk(entry.path, followlinks=True):
-                rel_dir = Path(dirpath).relative_to(root).as_posix()
-                for d in sorted(dirnames):
-                    if _hidden(d):
-                        skipped.append({"path": f"{rel_dir}/{d}/", "reason": "hidden folder"})
-                        sizes[f"{rel_dir}/{d}/"] = -1
-                dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
-                for name in sorted(filenames):
-                    rel = f"{rel_dir}/{name}"
-                    sizes[rel] = os.stat(os.path.join(dirpath, name)).st_size
-                    if _hidden(name):
-                        skipped.append({"path": rel, "reason": "hidden file"})
-                    else:
-                        classes[entry.name].append(rel)
-        elif not entry.name.startswith(RESERVED_PREFIX) and entry.name not in ignored:
-            sizes[entry.name] = entry.stat().st_size
-            reason = "hidden file" if _hidden(entry.name) else "not inside a class folder"
-            skipped.append({"path": entry.name, "reason": reason})
-    return classes, sizes, skipped
+            problem = problem or "not inside a class folder"
+        sizes[rel] = size
+        if problem is None:
+            classes[top].append(rel)
+        else:
+            skipped.append({"path": rel, "reason": problem})
+    return dict(sorted(classes.items())), sizes, skipped
 
 
 def _check_file(root: Path, rel: str) -> str | None:
