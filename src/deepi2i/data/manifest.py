@@ -313,11 +313,13 @@ def _diff(old: Mapping[str, int], new: Mapping[str, int]) -> str:
 
 
 def read_manifest(path: StrPath) -> dict[str, Any]:
-    """Load a manifest file and check it is one of ours."""
+    """Load a manifest file and check it is one of ours and consistent (`validate_manifest`)."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"manifest {path} is not a file; pass the manifest file's path (or move the folder away)")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is not valid JSON ({err}); delete it to re-split the folder") from err
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise ValueError(
@@ -327,7 +329,79 @@ def read_manifest(path: StrPath) -> dict[str, Any]:
         raise ValueError(
             f"{path} has manifest version {manifest.get('version')}, expected {MANIFEST_VERSION}"
         )
+    problems = manifest_problems(manifest)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise ValueError(
+            f"{path} is not a consistent split manifest: {problems[0]}{more}. It was edited or damaged: restore "
+            f"it, or re-split with `deepi2i split {path.parent} --resplit`"
+        )
     return manifest
+
+
+def _entry_problem(entry: Any, names: list[str], sizes: Mapping[str, Any]) -> str | None:
+    if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+            and isinstance(entry[1], int) and not isinstance(entry[1], bool)):
+        return f"entry {str(entry)[:80]} is not [relative path, class index]"
+    rel, label = entry
+    parts = rel.split("/")
+    if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts) or len(parts) < 2:
+        return f"path {rel!r} is not a plain path inside a class folder (absolute paths and '..' are refused)"
+    if not 0 <= label < len(names):
+        return f"{rel}: class index {label} is out of range (0..{len(names) - 1})"
+    if parts[0] != names[label]:
+        return f"{rel}: labelled {label} ({names[label]!r}) but it sits in class folder {parts[0]!r}"
+    if rel not in sizes:
+        return f"{rel} is not among the files the manifest recorded (sizes)"
+    return None
+
+
+def manifest_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """Everything that makes a (hand-edited) manifest unusable; [] when it is sound.
+
+    Checked: every key and its type, class_to_idx matching class_names, each entry a path
+    inside its own class folder (never absolute or '..'), labels in range, no file in two places,
+    counts matching the lists. One function for `split` and for every dataset that trains.
+    """
+    types = {"split_source": str, "class_names": list, "class_to_idx": dict, "counts": dict,
+             "splits": dict, "skipped": list, "sizes": dict}
+    problems = [f"{k!r} is missing or not a {t.__name__}" for k, t in types.items() if not isinstance(manifest.get(k), t)]
+    if problems:
+        return problems
+    names = manifest["class_names"]
+    if not all(isinstance(n, str) and n and "/" not in n for n in names) or len(set(names)) != len(names):
+        problems.append("class_names must be distinct folder names")
+    elif manifest["class_to_idx"] != {n: i for i, n in enumerate(names)}:
+        problems.append("class_to_idx does not match class_names (class i must be class_names[i])")
+    if manifest["split_source"] not in ("given", "seeded"):
+        problems.append(f"split_source {manifest['split_source']!r} is neither 'given' nor 'seeded'")
+    splits, sizes = manifest["splits"], manifest["sizes"]
+    if set(splits) != set(SPLITS) or not all(isinstance(splits[k], list) for k in splits):
+        return [*problems, f"splits must hold exactly the lists {', '.join(SPLITS)}"]
+    if not all(isinstance(k, str) and isinstance(v, int) for k, v in sizes.items()):
+        problems.append("sizes must map paths to byte counts")
+    if problems:
+        return problems
+    seen: dict[str, str] = {}
+    for split in SPLITS:
+        for entry in splits[split]:
+            problem = _entry_problem(entry, names, sizes)
+            if problem is None and entry[0] in seen:
+                problem = f"{entry[0]} is listed in {seen[entry[0]]} and again in {split}"
+            if problem is not None:
+                problems.append(problem)
+            else:
+                seen[entry[0]] = split
+    skipped_paths = {s.get("path") for s in manifest["skipped"] if isinstance(s, dict)}
+    if len(skipped_paths) != len(manifest["skipped"]) or not all(isinstance(p, str) for p in skipped_paths):
+        problems.append("skipped must list {path, reason} records")
+    elif both := sorted(skipped_paths & set(seen)):
+        problems.append(f"{both[0]} is listed as skipped and as data")
+    counts = {"classes": len(names), "train": len(splits["train"]), "test": len(splits["test"]),
+              "skipped": len(manifest["skipped"])}
+    if not problems and manifest["counts"] != counts:
+        problems.append(f"counts {manifest['counts']} do not match the lists {counts}")
+    return problems
 
 
 def _own_files(root: Path, manifest_path: Path) -> list[str]:
@@ -341,8 +415,8 @@ def check_unchanged(root: StrPath, manifest: Mapping[str, Any], manifest_path: S
     if sizes != manifest["sizes"]:
         raise ManifestMismatchError(
             f"{root} changed since its split manifest {manifest_path} was written: {_diff(manifest['sizes'], sizes)}. "
-            "To keep the same train/test split, restore those files; to re-split on purpose, pass "
-            "--resplit (resplit=True) or delete the manifest."
+            f"To keep the same train/test split, restore those files; to re-split on purpose, run "
+            f"`deepi2i split {root} --resplit` (Python: resplit=True) or delete the manifest."
         )
 
 
