@@ -425,3 +425,28 @@ def test_missing_weights_fail_before_any_work(colours, colour_model, tmp_path, m
     assert code == 2 and "DEEPI2I_LPIPS_WEIGHTS" in err and "--metrics fid,kid,rc,fc" in err
     assert not trained and not (tmp_path / "cache").exists()
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+# ---- baselines: the same protocol on references instead of a model's translations -----------------
+
+
+def test_ideal_baseline_is_perfect_and_copy_baseline_keeps_pose_but_not_shape(shapes, shapes_model, tmp_path):
+    cfg = dict(per_class=3, metrics=("pose",), cache_dir=str(tmp_path / "cache"), device="cpu")
+    ideal = evaluate(shapes_model, shapes, tmp_path / "ideal", EvalConfig(baseline="ideal", **cfg), progress=False)
+    copy = evaluate(shapes_model, shapes, tmp_path / "copy", EvalConfig(baseline="copy", **cfg), progress=False)
+    assert ideal["summary"]["IoU"] > 0.97 and ideal["summary"]["ideal_l1"] == 0.0
+    # the input copied: same place and colours (shapes share their area centroid), other silhouette
+    assert copy["summary"]["center_error_px"] < 1.0 and copy["summary"]["fg_color_error"] < 30.0  # edges blend
+    assert copy["summary"]["IoU"] < 0.9 and copy["summary"]["ideal_l1"] > 0.0
+    assert ideal["config"]["baseline"] == "ideal"
+
+
+def test_baselines_are_checked(shapes, shapes_model, colours, colour_model, tmp_path):
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        EvalConfig(baseline="mean")
+    cfg = EvalConfig(per_class=2, metrics=("lpips",), baseline="copy", device="cpu", cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="LPIPS diversity does not apply"):
+        evaluate(shapes_model, shapes, tmp_path / "r", cfg, progress=False)
+    cfg = EvalConfig(per_class=2, metrics=("rc",), baseline="ideal", device="cpu", cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="needs a Shapes dataset"):
+        evaluate(colour_model, colours, tmp_path / "r2", cfg, progress=False)

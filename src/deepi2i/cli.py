@@ -30,6 +30,7 @@ def _add_model_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sn-eps", type=float, default=None, help="override the spectral-norm eps (default 1e-6)")
     p.add_argument("--bn-eps", type=float, default=None, help="override the batch-norm eps (default 1e-5)")
+    p.add_argument("--overwrite", action="store_true", help="replace a different export already in OUT")
     p.set_defaults(func=_cmd_import_biggan)
 
 
@@ -38,8 +39,44 @@ def _cmd_import_biggan(args: argparse.Namespace) -> None:
 
     overrides = {k: v for k, v in {"sn_eps": args.sn_eps, "bn_eps": args.bn_eps}.items() if v is not None}
     generator_file = None if args.generator_file == "auto" else args.generator_file
-    out = import_biggan(args.src, args.out, generator_file=generator_file, **overrides)
+    out = import_biggan(args.src, args.out, generator_file=generator_file, overwrite=args.overwrite, **overrides)
     print(f"wrote {out}")
+
+
+def _add_demo_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="translate fresh Shapes images with the shipped model into every class: a grid and pose/class scores",
+    )
+    p.add_argument("--out", default="demo", metavar="DIR", help="folder for grid.png and summary.json (default ./demo)")
+    p.add_argument("--model", default="shapes", metavar="EXPORT", help="a Shapes export or shipped name (default shapes)")
+    p.add_argument("--inputs", type=int, default=8, help="inputs shown in the grid (default 8)")
+    p.add_argument("--eval-inputs", type=int, default=60, help="inputs the scores are computed on (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")
+    p.add_argument(
+        "--train",
+        action="store_true",
+        help="first train DeepI2I from the shipped source BigGAN on freshly rendered target data (OUT/run), then demo it",
+    )
+    p.add_argument("--kimg", type=float, default=9.6, help="with --train: training length in thousands of images (default 9.6)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from deepi2i.demo import run_demo, train_demo_model
+
+    if args.inputs < 1 or args.eval_inputs < 1:
+        raise CLIError("--inputs and --eval-inputs must be at least 1")
+    model = args.model
+    if args.train:
+        if args.kimg <= 0:
+            raise CLIError(f"--kimg must be > 0, got {args.kimg}")
+        model = train_demo_model(args.out, kimg=args.kimg, seed=args.seed, progress=not args.quiet)
+    summary = run_demo(args.out, model, args.inputs, args.eval_inputs, args.seed, args.device, progress=not args.quiet)
+    print("\n".join(summary.lines()))
+    print(f"wrote {args.out}/grid.png and {args.out}/summary.json ({summary.seconds:.0f} s)")
 
 
 def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
@@ -83,6 +120,12 @@ def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lpips-samples", type=int, default=10, help="samples per input for LPIPS (default 10)")
     p.add_argument("--cache-dir", metavar="DIR", help="classifiers and real features (default $DEEPI2I_CACHE_DIR or ~/.cache/deepi2i/eval)")
     p.add_argument("--name", help="the model's name in the tables (default: the export folder's name)")
+    p.add_argument(
+        "--baseline",
+        choices=["copy", "ideal"],
+        help="score a reference instead of the model's translations: the input copied unchanged, or (Shapes) "
+        "the ideal re-rendered translation; --model still fixes the classes and resolution",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
     p.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
@@ -134,7 +177,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         cache_dir=args.cache_dir,
         device=args.device,
         workers=args.workers,
-        name=args.name,
+        name=args.name or (f"baseline: {args.baseline}" if args.baseline else None),
+        baseline=args.baseline,
     )
     report = evaluate(args.model, args.data, args.out, config, progress=not args.quiet)
     print(markdown_report(report).split("\n## ")[0].rstrip())
@@ -520,6 +564,10 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--sample-every", type=int, help="steps between sample grids")
         p.add_argument("--checkpoint-every", type=int, help="steps between training-state checkpoints")
         p.add_argument("--stop-at-step", type=int, help="stop after this many steps (resume later with the same command)")
+        p.add_argument("--restart", action="store_true", help="move an existing RUN aside (RUN.old-<time>) and start over")
+        p.add_argument(
+            "--allow-new-data", action="store_true", help="resume RUN on a --data other than the one it started on"
+        )
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("pretrain", help="train a class-conditional BigGAN on a class folder (a transfer source)")
@@ -550,6 +598,14 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         help="w_l of Eq. 5: one number for every level or per level, e.g. 4:1,8:1,16:0.3,32:0.1 (default: the preset's)",
     )
     p.add_argument(
+        "--levels",
+        metavar="R,R",
+        help="pyramid levels connected encoder->generator, e.g. 32 (only the highest resolution) or 8 (the paper's w-3)",
+    )
+    p.add_argument(
+        "--no-adaptors", action="store_true", help="the paper's †DeepI2I: encoder features added without adaptors"
+    )
+    p.add_argument(
         "--rec-weights",
         metavar="A",
         help="alpha_l of Eq. 3 per level, e.g. 4:0.1,8:0.1,16:0.1,32:0.01 (default: the paper's, as shown)",
@@ -569,6 +625,16 @@ def _level_weights(spec: str | None, flag: str, allow_scalar: bool = True) -> fl
     except ValueError:
         form = "a number or " if allow_scalar else ""
         raise CLIError(f"{flag} {spec!r}: expected {form}level:weight pairs such as 4:0.1,8:0.1,16:0.1,32:0.01") from None
+
+
+def _model_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """DeepI2IConfig fields the command line sets: w_l, the connected levels, †DeepI2I."""
+    values = {
+        "adaptor_weights": _level_weights(getattr(args, "adaptor_weights", None), "--adaptor-weights"),
+        "levels": tuple(int(v) for v in args.levels.split(",")) if getattr(args, "levels", None) else None,
+        "use_adaptors": False if getattr(args, "no_adaptors", False) else None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -623,13 +689,20 @@ def _run_training(args: argparse.Namespace, task: str) -> None:
         scratch=scratch,
         transfer=transfer,
         ch=args.ch,
-        adaptor_weights=_level_weights(getattr(args, "adaptor_weights", None), "--adaptor-weights"),
+        model_overrides=_model_overrides(args),
         **_training_overrides(args),
     )
     try:
         if task == "pretrain":
             result = pretrain(
-                args.data, args.out, config, device=args.device, progress=not args.no_progress, stop_at_step=args.stop_at_step
+                args.data,
+                args.out,
+                config,
+                device=args.device,
+                progress=not args.no_progress,
+                stop_at_step=args.stop_at_step,
+                restart=args.restart,
+                allow_new_data=args.allow_new_data,
             )
         else:
             result = train(
@@ -641,9 +714,13 @@ def _run_training(args: argparse.Namespace, task: str) -> None:
                 device=args.device,
                 progress=not args.no_progress,
                 stop_at_step=args.stop_at_step,
+                restart=args.restart,
+                allow_new_data=args.allow_new_data,
             )
     except NonFiniteLossError as err:
         raise CLIError(str(err)) from err
+    if result.moved_aside is not None:
+        print(f"moved the previous run to {result.moved_aside}")
     if result.export is not None:
         print(f"wrote {result.export}")
     elif not result.complete:
@@ -656,6 +733,42 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     _run_training(args, "translate")
+
+
+def _add_web_commands(sub: argparse._SubParsersAction) -> None:
+    from deepi2i.web import WebLimits
+
+    d = WebLimits()
+    p = sub.add_parser("serve", help='web demo: translate uploaded images in the browser (needs pip install -e ".[web]")')
+    p.add_argument("--model", default="shapes", metavar="EXPORT|NAME", help="export folder or shipped model name (default shapes)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--max-bytes", type=int, default=d.max_bytes, help=f"largest upload in bytes (default {d.max_bytes})")
+    p.add_argument("--max-pixels", type=int, default=d.max_pixels, help=f"largest upload in pixels (default {d.max_pixels})")
+    p.add_argument("--max-samples", type=int, default=d.max_samples, help=f"most samples per class (default {d.max_samples})")
+    p.add_argument("--max-outputs", type=int, default=d.max_outputs, help=f"most images per request (default {d.max_outputs})")
+    p.add_argument("--concurrency", type=int, default=d.concurrency, help=f"model calls at once; others queue (default {d.concurrency})")
+    p.add_argument("--queue-size", type=int, default=d.queue_size, help=f"most waiting requests (default {d.queue_size})")
+    p.set_defaults(func=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("gradio") is None:
+        raise CLIError('the web demo needs Gradio: pip install -e ".[web]"')
+    from deepi2i.web import WebLimits, serve
+
+    limits = WebLimits(
+        max_bytes=args.max_bytes,
+        max_pixels=args.max_pixels,
+        max_samples=args.max_samples,
+        max_outputs=args.max_outputs,
+        concurrency=args.concurrency,
+        queue_size=args.queue_size,
+    )
+    serve(args.model, args.host, args.port, limits, args.device)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -673,6 +786,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_translate_commands(sub)
     _add_data_commands(sub)
     _add_evaluation_commands(sub)
+    _add_demo_command(sub)
+    _add_web_commands(sub)
     return parser
 
 
@@ -681,7 +796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (CLIError, FileNotFoundError, ValueError) as err:
+    except (CLIError, OSError, ValueError) as err:  # OSError: a path that is a file, not a folder, ...
         print(f"deepi2i {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from deepi2i.data import MANIFEST_NAME, SHAPES_MANIFEST_NAME, ClassFolderDataset, read_shapes_manifest
 from deepi2i.data.images import load_image_uint8, to_model_range
+from deepi2i.data.shapes import render_array
 from deepi2i.metrics.classifier import ClassifierConfig, ImageClassifier, accuracy, predict, train_classifier
 from deepi2i.metrics.extractors import ClassifierExtractor, FeatureExtractor, create_extractor
 from deepi2i.metrics.fid import (
@@ -40,10 +41,12 @@ from deepi2i.metrics.fid import (
 )
 from deepi2i.metrics.pose import PoseAccumulator, pose_scores
 from deepi2i.metrics.weights import StrPath, resolve_weights, sha256_file
+from deepi2i.pretrained import resolve_model
 from deepi2i.translate import Translator, latent
 from deepi2i.visualize import to_uint8
 
 ALL_METRICS = ("fid", "kid", "rc", "fc", "lpips", "pose")
+BASELINES = (None, "copy", "ideal")
 REPORT_FORMAT = "deepi2i-eval-report"
 REPORT_VERSION = 1
 # Decode a whole split into memory below this many bytes; stream it from disk above.
@@ -75,6 +78,10 @@ class EvalConfig:
     device: str | None = None
     workers: int = 0
     name: str | None = None
+    # Score a reference instead of the model's translations (the model still fixes classes and size):
+    # "copy" returns each input unchanged (perfect pose, wrong class); "ideal" re-renders each input
+    # with the target's shape (Shapes data only: the best any translator can do).
+    baseline: str | None = None
 
     def __post_init__(self) -> None:
         checks = {
@@ -96,6 +103,8 @@ class EvalConfig:
             raise ValueError(f"real_split must be 'train' or 'test', got {self.real_split!r}")
         if self.truncation is not None and self.truncation <= 0:
             raise ValueError(f"truncation must be > 0, got {self.truncation}")
+        if self.baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {', '.join(b for b in BASELINES if b)} or None, got {self.baseline!r}")
 
 
 def default_cache_dir() -> Path:
@@ -192,6 +201,20 @@ def translate_jobs(
     return to_uint8(translator.model.translate(src, y, z))
 
 
+def baseline_images(
+    kind: str, inputs: Tensor, params: Sequence[Any] | None, target_name: str, jobs: Sequence[tuple[int, int]]
+) -> Tensor:
+    """uint8 [len(jobs), 3, R, R]: the inputs themselves ('copy') or their ideal translations ('ideal')."""
+    idx = [i for i, _ in jobs]
+    if kind == "copy":
+        return inputs[torch.tensor(idx)]
+    if params is None:
+        raise ValueError("the 'ideal' baseline needs a Shapes dataset (it re-renders each input)")
+    res = inputs.shape[-1]
+    ideal = [render_array({**params[i], "resolution": res}, shape=target_name) for i in idx]
+    return torch.from_numpy(np.stack(ideal)).permute(0, 3, 1, 2).contiguous()
+
+
 def _rc_classifier(
     train: ClassFolderDataset,
     cfg: EvalConfig,
@@ -257,12 +280,17 @@ def evaluate(
     from deepi2i.metrics.report import write_report
 
     cfg = config or EvalConfig()
+    model = resolve_model(model)  # a shipped model's name -> its folder, so the report names real files
     say = log if log is not None else (lambda m: print(m, file=sys.stderr) if progress else None)
     started = time.perf_counter()
     root = Path(data)
     if not root.is_dir():
         raise FileNotFoundError(f"data folder {root} not found")
     metrics = resolve_metrics(cfg.metrics, root)
+    if cfg.baseline is not None and "lpips" in metrics:
+        raise ValueError(f"the {cfg.baseline!r} baseline has one output per input: LPIPS diversity does not apply")
+    if cfg.baseline == "ideal" and not (root / SHAPES_MANIFEST_NAME).is_file():
+        raise ValueError(f"the 'ideal' baseline needs a Shapes dataset (it re-renders each input); {root} is not one")
     _check_weights_files(cfg, metrics)
     translator = Translator.from_pretrained(model, device=cfg.device, batch_size=cfg.batch_size)
     device, res = translator.device, translator.resolution
@@ -337,7 +365,7 @@ def evaluate(
     if not all(eligible):
         raise ValueError("some class has no input images from other classes; use include_same_class")
     params = None
-    if "pose" in metrics:
+    if "pose" in metrics or cfg.baseline == "ideal":
         records = {r["path"]: r for r in read_shapes_manifest(root)["images"]}
         rel = [p.relative_to(root).as_posix() for p in test.paths]
         missing = [r for r in rel if r not in records]
@@ -369,7 +397,10 @@ def evaluate(
             for b in range(0, cfg.per_class, cfg.batch_size):
                 t0 = time.perf_counter()
                 chunk = jobs[b : b + cfg.batch_size]
-                images = translate_jobs(translator, inputs, c, chunk, cfg.seed, cfg.truncation)
+                if cfg.baseline is None:
+                    images = translate_jobs(translator, inputs, c, chunk, cfg.seed, cfg.truncation)
+                else:
+                    images = baseline_images(cfg.baseline, inputs, params, names[c], chunk).to(device)
                 logits = None
                 if extractor is not None and stats is not None:
                     if shared:
