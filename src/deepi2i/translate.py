@@ -18,6 +18,8 @@ import csv
 import difflib
 import glob
 import hashlib
+import io
+import math
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +32,7 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
+from deepi2i.checkpoint import atomic_write_bytes, check_output_folder
 from deepi2i.data.images import load_image_uint8, resize_center_crop, to_model_range, to_rgb
 from deepi2i.networks import DeepI2I
 from deepi2i.networks.deepi2i import sample_z
@@ -244,11 +247,16 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
+def check_truncation(truncation: float | None) -> None:
+    """None or a finite number > 0 (NaN passes a plain `<= 0` test and would give NaN images)."""
+    if truncation is not None and not (0 < truncation < math.inf):
+        raise ValueError(f"truncation must be > 0 (a finite number), got {truncation}")
+
+
 def _check_sampling(samples: int, truncation: float | None) -> None:
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
-    if truncation is not None and truncation <= 0:
-        raise ValueError(f"truncation must be > 0, got {truncation}")
+    check_truncation(truncation)
 
 
 # ---- the translator ---------------------------------------------------------------------------
@@ -344,7 +352,13 @@ class Translator:
             src = to_model_range(src) if src.dtype == torch.uint8 else src.float()
             y = torch.tensor([targets[j] for _, j, _ in jobs], dtype=torch.long, device=self.device)
             z = torch.stack([latent(dim, seed, i, k, truncation) for i, _, k in jobs])
-            yield jobs, self.model.translate(src.to(self.device), y, z.to(self.device)).float().cpu()
+            out = self.model.translate(src.to(self.device), y, z.to(self.device)).float().cpu()
+            if not bool(torch.isfinite(out).all()):
+                raise ValueError(
+                    "the model produced NaN or infinite pixels (they would be saved as black images); "
+                    "its export or the input images are damaged"
+                )
+            yield jobs, out
 
     def translate_tensor(
         self,
@@ -438,6 +452,25 @@ def output_name(stem: str, class_file_name: str, sample: int, samples: int) -> s
     return f"{stem}__to_{class_file_name}__s{sample:0{width}d}.png"
 
 
+def _save_png(image: Image.Image, path: Path) -> None:
+    """Atomically: a symlink planted at `path` is replaced, never written through."""
+    buf = io.BytesIO()
+    image.save(buf, format="png")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _check_out_dir(out: Path, inputs: Sequence[StrPath]) -> Path:
+    """--out must be a folder outside every input folder: outputs written inside one would be read
+    back as inputs by the next run (3 inputs -> 12 files -> 40 ...)."""
+    check_output_folder(out)
+    target = out.resolve()
+    for spec in inputs:
+        folder = Path(spec).expanduser()
+        if folder.is_dir() and (target == folder.resolve() or folder.resolve() in target.parents):
+            raise ValueError(f"--out {out} is inside the input folder {spec}; choose an output folder outside it")
+    return out
+
+
 def translate_files(
     translator: Translator,
     inputs: Sequence[StrPath],
@@ -458,6 +491,7 @@ def translate_files(
     """
     targets = translator.resolve(to, model_path=model_path)
     _check_sampling(samples, truncation)
+    out = _check_out_dir(Path(out_dir), inputs)
     paths = expand_inputs(inputs)
     res = translator.resolution
     pixels = [
@@ -465,7 +499,6 @@ def translate_files(
     ]
     stems = unique_stems(paths)
     class_files = class_file_names(translator.class_names)
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
     total = len(paths) * len(targets) * samples
@@ -480,7 +513,7 @@ def translate_files(
             for (i, j, k), img in zip(jobs, to_uint8(images), strict=True):
                 c = targets[j]
                 path = out / output_name(stems[i], class_files[c], k, samples)
-                TF.to_pil_image(img).save(path)
+                _save_png(TF.to_pil_image(img), path)
                 files.append(path)
                 rows.append([str(paths[i]), str(c), translator.class_names[c], str(k), path.name])
                 if grid_outputs is not None:
@@ -488,15 +521,16 @@ def translate_files(
             bar.update(len(jobs))
 
     index = out / "translations.csv"
-    with open(index, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["input", "target_index", "target_name", "sample", "file"])
-        writer.writerows(rows)
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["input", "target_index", "target_name", "sample", "file"])
+    writer.writerows(rows)
+    atomic_write_bytes(index, table.getvalue().encode("utf-8"))
     grid_path = None
     if grid_outputs is not None:
         grid_path = out / "grid.png"
         names = [translator.class_names[c] for c in targets]
-        translation_grid(x, grid_outputs, names).save(grid_path)
+        _save_png(translation_grid(x, grid_outputs, names), grid_path)
     return TranslateResult(files=files, grid=grid_path, index=index)
 
 
