@@ -120,6 +120,7 @@ def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lpips-samples", type=int, default=10, help="samples per input for LPIPS (default 10)")
     p.add_argument("--cache-dir", metavar="DIR", help="classifiers and real features (default $DEEPI2I_CACHE_DIR or ~/.cache/deepi2i/eval)")
     p.add_argument("--name", help="the model's name in the tables (default: the export folder's name)")
+    p.add_argument("--overwrite", action="store_true", help="replace a report of another evaluation already in REPORT_DIR")
     p.add_argument(
         "--baseline",
         choices=["copy", "ideal"],
@@ -180,7 +181,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         name=args.name or (f"baseline: {args.baseline}" if args.baseline else None),
         baseline=args.baseline,
     )
-    report = evaluate(args.model, args.data, args.out, config, progress=not args.quiet)
+    report = evaluate(args.model, args.data, args.out, config, progress=not args.quiet, overwrite=args.overwrite)
     print(markdown_report(report).split("\n## ")[0].rstrip())
     print(f"wrote {args.out}/report.json and {args.out}/report.md")
 

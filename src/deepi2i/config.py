@@ -7,7 +7,8 @@ Defaults live here and only here. A config is data: it round-trips through JSON 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -37,6 +38,12 @@ SUPPORTED_RESOLUTIONS = tuple(sorted(G_CHANNEL_CHAINS))
 T = TypeVar("T")
 
 
+def _check_positive(config: Any, *names: str) -> None:
+    bad = [f"{n}={getattr(config, n)!r}" for n in names if not getattr(config, n) >= 1]
+    if bad:
+        raise ValueError(f"{type(config).__name__}: {', '.join(bad)} must be >= 1")
+
+
 def _check_resolution(resolution: int) -> None:
     if resolution not in SUPPORTED_RESOLUTIONS:
         raise ValueError(
@@ -61,6 +68,9 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         _check_resolution(self.resolution)
+        _check_positive(self, "ch", "n_classes", "shared_dim")
+        if self.dim_z < self.n_blocks + 1:
+            raise ValueError(f"dim_z must be at least {self.n_blocks + 1} (one z chunk per block and the stem), got {self.dim_z}")
         chain = self.chain
         if len(chain) != self.n_blocks + 1:
             raise ValueError(
@@ -121,6 +131,7 @@ class DiscriminatorConfig:
 
     def __post_init__(self) -> None:
         _check_resolution(self.resolution)
+        _check_positive(self, "ch", "n_classes")
         if len(self.chain) != len(self.downsamples):
             raise ValueError(
                 f"discriminator channel_chain ({len(self.chain)}) and downsample ({len(self.downsamples)}) "
@@ -285,11 +296,34 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; known: {sorted(names)}")
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
+        _check_type(cls.__name__, name, str(names[name].type), value)
         kwargs[name] = _coerce(names[name].type, value)
     return cls(**kwargs)
 
 
 _NESTED = {"GeneratorConfig": GeneratorConfig, "DiscriminatorConfig": DiscriminatorConfig}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# A JSON value's check per annotation (the annotations of the fields above, as strings).
+_SCALARS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "int": ("an integer", _is_int),
+    "float": ("a finite number", lambda v: (_is_int(v) or isinstance(v, float)) and math.isfinite(v)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "str": ("a string", lambda v: isinstance(v, str)),
+    "tuple[int, ...]": ("a list of integers", lambda v: isinstance(v, list) and all(map(_is_int, v))),
+}
+
+
+def _check_type(owner: str, name: str, annotation: str, value: Any) -> None:
+    """A hand-edited config must fail here with the field's name, not deep inside a network build."""
+    optional = annotation.endswith(" | None")
+    what, ok = _SCALARS.get(annotation.removesuffix(" | None"), ("", lambda v: True))
+    if not (ok(value) or (optional and value is None)):
+        raise ValueError(f"{owner}.{name} must be {what}{' or null' if optional else ''}, got {value!r}")
 
 
 def _coerce(type_name: Any, value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,20 @@ def reference_key(identity: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def _cached_reference(path: Path, key: str) -> RealReference:
+    """A cached feature file (never unpickled), with an error naming it when it is damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            features, labels = np.asarray(data["features"]), np.asarray(data["labels"])
+        if features.ndim != 2 or labels.shape != features.shape[:1] or not np.isfinite(features).all():
+            raise ValueError("features and labels do not fit together or are not finite")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"the evaluation cache file {path} is damaged ({err}); delete it and it is recomputed"
+        ) from err
+    return RealReference(features, labels, key, path, from_cache=True)
+
+
 def real_reference(
     batches: Callable[[], Iterable[tuple[Tensor, Tensor]]],
     extractor: Callable[[Tensor], Tensor],
@@ -158,8 +173,7 @@ def real_reference(
     if cache_dir is not None:
         path = Path(cache_dir) / f"real-{identity.get('split', 'x')}-{key}.npz"
         if path.is_file():
-            with np.load(path) as data:
-                return RealReference(data["features"], data["labels"], key, path, from_cache=True)
+            return _cached_reference(path, key)
     feats, labels = [], []
     with torch.no_grad(), tqdm(total=total, desc=desc, unit="img", disable=not progress) as bar:
         for x, y in batches():

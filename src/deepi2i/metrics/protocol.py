@@ -42,7 +42,7 @@ from deepi2i.metrics.fid import (
 from deepi2i.metrics.pose import PoseAccumulator, pose_scores
 from deepi2i.metrics.weights import StrPath, resolve_weights, sha256_file
 from deepi2i.pretrained import resolve_model
-from deepi2i.translate import Translator, latent
+from deepi2i.translate import Translator, check_truncation, latent
 from deepi2i.visualize import to_uint8
 
 ALL_METRICS = ("fid", "kid", "rc", "fc", "lpips", "pose")
@@ -101,8 +101,7 @@ class EvalConfig:
             )
         if self.real_split not in ("train", "test"):
             raise ValueError(f"real_split must be 'train' or 'test', got {self.real_split!r}")
-        if self.truncation is not None and self.truncation <= 0:
-            raise ValueError(f"truncation must be > 0, got {self.truncation}")
+        check_truncation(self.truncation)
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {', '.join(b for b in BASELINES if b)} or None, got {self.baseline!r}")
 
@@ -262,6 +261,15 @@ def _check_weights_files(cfg: EvalConfig, metrics: list[str]) -> None:
             raise FileNotFoundError(f"{err}" + (f"; or do without it: {instead}" if instead else "")) from None
 
 
+def _identity(model: StrPath, root: Path, cfg: EvalConfig) -> dict[str, Any]:
+    """What makes two reports the same evaluation: model folder, data folder and settings."""
+    return {
+        "model": str(Path(model).resolve()),
+        "data": str(root.resolve()),
+        "config": {**asdict(cfg), "classifier": cfg.classifier.describe()},
+    }
+
+
 def _fmt_seconds(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
 
@@ -273,11 +281,12 @@ def evaluate(
     config: EvalConfig | None = None,
     progress: bool = True,
     log: Callable[[str], object] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the export `model` on the class folder `data`; write OUT/report.json and
     OUT/report.md and return the report. Classifiers and real features are cached (see
     `default_cache_dir`) so that several models are scored against the very same references."""
-    from deepi2i.metrics.report import write_report
+    from deepi2i.metrics.report import check_report_target, write_report
 
     cfg = config or EvalConfig()
     model = resolve_model(model)  # a shipped model's name -> its folder, so the report names real files
@@ -286,6 +295,8 @@ def evaluate(
     root = Path(data)
     if not root.is_dir():
         raise FileNotFoundError(f"data folder {root} not found")
+    # before any work: OUT must be a folder and hold no report of another model, data or protocol
+    check_report_target(out, _identity(model, root, cfg), overwrite)
     metrics = resolve_metrics(cfg.metrics, root)
     if cfg.baseline is not None and "lpips" in metrics:
         raise ValueError(f"the {cfg.baseline!r} baseline has one output per input: LPIPS diversity does not apply")
@@ -662,7 +673,7 @@ def _assemble(
         "summary": summary,
         "per_class": per_class,
         "protocol": protocol,
-        "config": {**asdict(cfg), "classifier": cfg.classifier.describe()},
+        "config": _identity(model, root, cfg)["config"],
         "model": {
             "path": str(Path(model).resolve()),
             "resolution": translator.resolution,

@@ -180,6 +180,30 @@ def markdown_report(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_report_target(out_dir: StrPath, identity: dict[str, Any], overwrite: bool) -> Path:
+    """Refuse, before any work, an OUT that is a file or that holds a report of another evaluation
+    (`identity`: model, data and config, as `evaluate` records them), unless `overwrite`."""
+    from deepi2i.checkpoint import OutputExistsError, check_output_folder
+
+    out = check_output_folder(out_dir)
+    path = out / "report.json"
+    if overwrite or not path.exists():
+        return out
+    try:
+        old = load_report(path)
+        same = {"model": old["model"]["path"], "data": old["data"]["root"], "config": old["config"]} == json.loads(
+            json.dumps(json_safe(identity))
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        same = False
+    if not same:
+        raise OutputExistsError(
+            f"{out} already holds a report of another evaluation (model, data or settings differ); "
+            "pass --overwrite to replace it, or choose another --out"
+        )
+    return out
+
+
 def write_report(report: dict[str, Any], out_dir: StrPath) -> tuple[Path, Path]:
     """Write OUT/report.json (strict JSON: NaN as null) and OUT/report.md."""
     out = Path(out_dir)
@@ -199,7 +223,10 @@ def load_report(path: StrPath) -> dict[str, Any]:
         p = p / "report.json"
     if not p.is_file():
         raise FileNotFoundError(f"report {p} not found")
-    data = json.loads(p.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{p} is not valid JSON ({err}); it is not a report written by `deepi2i evaluate`") from err
     if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
         raise ValueError(f"{p} is not a report written by `deepi2i evaluate`")
     return data
