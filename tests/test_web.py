@@ -1,0 +1,281 @@
+"""The web demo (`deepi2i serve`): upload checks and the request functions without a server, the
+`/translate` API through gradio_client, and the page itself in a real headless Chromium.
+
+All offline, on a tiny random 32 px model saved as an export: random weights draw noise, but the
+grid's size still says how many tiles the page got back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deepi2i.config import tiny
+from deepi2i.networks import DeepI2I
+from deepi2i.translate import Translator
+from deepi2i.visualize import header_height
+from deepi2i.web import RequestError, WebLimits, read_upload, translate_image, whole_number, write_zip
+
+NAMES = ("cat", "Dog", "red fox")
+R = 32
+PADDING = 2  # translation_grid's default
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    model = DeepI2I(dataclasses.replace(tiny(resolution=R, ch=4, n_classes=3), class_names=NAMES))
+    return model.save_pretrained(tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(scope="module")
+def translator(export: Path, one_thread: None) -> Translator:
+    return Translator.from_pretrained(export, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A good photo-like PNG and every kind of bad upload the page must explain."""
+    root = tmp_path_factory.mktemp("uploads")
+    rng = np.random.default_rng(0)
+    paths = {name: root / name for name in ("photo.png", "notes.png", "big.png", "anim.gif", "float.tif", "rgba.png")}
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(paths["photo.png"])
+    paths["notes.png"].write_text("not an image, whatever the name says")
+    Image.new("L", (300, 200)).save(paths["big.png"])
+    frames = [Image.new("RGB", (16, 16), c) for c in ("red", "blue")]
+    frames[0].save(paths["anim.gif"], save_all=True, append_images=frames[1:])
+    Image.fromarray(rng.random((16, 16), dtype=np.float32), "F").save(paths["float.tif"])
+    Image.new("RGBA", (20, 20), (255, 0, 0, 0)).save(paths["rgba.png"])
+    return paths
+
+
+def grid_tiles(size: tuple[int, int]) -> tuple[int, int]:
+    """(columns, rows) of tiles in a labelled `translation_grid` image of R px tiles."""
+    width, height = size
+    cols, extra_w = divmod(width - PADDING, R + PADDING)
+    rows, extra_h = divmod(height - header_height() - PADDING, R + PADDING)
+    assert (extra_w, extra_h) == (0, 0), f"{size} is not a grid of {R} px tiles"
+    return cols, rows
+
+
+# ---- checks and requests, no server ------------------------------------------------------------
+
+
+def test_read_upload_accepts_images_and_converts_to_rgb(files: dict[str, Path]):
+    assert read_upload(files["photo.png"], WebLimits()).size == (48, 40)
+    rgba = read_upload(files["rgba.png"], WebLimits())
+    assert rgba.mode == "RGB" and rgba.getpixel((0, 0)) == (255, 255, 255)  # transparent -> white
+
+
+@pytest.mark.parametrize(
+    ("name", "limits", "message"),
+    [
+        ("notes.png", WebLimits(), "not an image"),
+        ("big.png", WebLimits(max_pixels=300 * 200 - 1), "the image is too large: 300x200 pixels; the limit is 59,999 pixels"),
+        ("photo.png", WebLimits(max_bytes=100), "the file is too large"),
+        ("anim.gif", WebLimits(), "animated images are not supported (2 frames)"),
+        ("float.tif", WebLimits(), "unsupported pixel mode 'F'"),
+    ],
+)
+def test_read_upload_refuses_bad_files_with_a_message(
+    files: dict[str, Path], name: str, limits: WebLimits, message: str
+):
+    with pytest.raises(RequestError, match=re.escape(message)):
+        read_upload(files[name], limits)
+
+
+def test_whole_numbers_from_forms():
+    assert whole_number(2.0, "samples", 1, 8) == 2
+    assert whole_number("3", "samples", 1, 8) == 3
+    for bad, message in [(2.5, "whole number"), ("x", "whole number"), (9, "between 1 and 8"), (None, "whole")]:
+        with pytest.raises(RequestError, match=message):
+            whole_number(bad, "samples", 1, 8)
+    with pytest.raises(ValueError, match="max_samples"):
+        WebLimits(max_samples=0)
+
+
+def test_translate_image_matches_the_python_api_and_lays_out_the_grid(
+    translator: Translator, files: dict[str, Path], tmp_path: Path
+):
+    image = read_upload(files["photo.png"], WebLimits())
+    result = translate_image(translator, image, "red fox,0", samples=2, seed=7)
+    assert grid_tiles(result.grid.size) == (1 + 2 * 2, 1)
+    assert [caption for _, caption in result.images] == ["red fox #0", "red fox #1", "cat #0", "cat #1"]
+    expected = translator(image, to=[2, 0], samples=2, seed=7)[0]
+    assert np.array_equal(np.asarray(result.images[1][0]), np.asarray(expected[0][1]))
+    import zipfile
+
+    with zipfile.ZipFile(write_zip(result, translator.class_names, tmp_path)) as z:
+        assert sorted(z.namelist()) == sorted(
+            ["grid.png"] + [f"input__to_{c}__s{k}.png" for c in ("red_fox", "cat") for k in range(2)]
+        )
+
+
+def test_translate_image_refuses_unknown_classes_and_too_much_work(translator: Translator, files: dict[str, Path]):
+    image = read_upload(files["photo.png"], WebLimits())
+    with pytest.raises(ValueError, match="unknown class 'wolf'"):
+        translate_image(translator, image, "wolf")
+    with pytest.raises(RequestError, match="3 classes x 2 samples = 6 images; this server makes at most 5"):
+        translate_image(translator, image, "all", samples=2, limits=WebLimits(max_outputs=5))
+    with pytest.raises(RequestError, match="samples must be between 1 and 8"):
+        translate_image(translator, image, "all", samples=9)
+
+
+# ---- a running server --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(export: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`deepi2i serve` on a free loopback port, as a user starts it (the model loads once)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "serve.log"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    command = [sys.executable, "-m", "deepi2i", "serve", "--model", str(export), "--port", str(port), "--device", "cpu"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"deepi2i serve did not come up at {url}:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_api_translate_returns_the_grid_and_clear_errors(server: str, files: dict[str, Path]):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    client = Client(server, analytics_enabled=False, verbose=False)
+    grid = client.predict(handle_file(str(files["photo.png"])), "Dog,2", 3, 0, api_name="/translate")
+    assert grid_tiles(Image.open(grid).size) == (1 + 2 * 3, 1)
+    with pytest.raises(AppError, match="unknown class 'wolf'"):
+        client.predict(handle_file(str(files["photo.png"])), "wolf", 1, 0, api_name="/translate")
+    with pytest.raises(AppError, match="animated images are not supported"):
+        client.predict(handle_file(str(files["anim.gif"])), "all", 1, 0, api_name="/translate")
+
+
+# ---- the page in headless Chromium -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium + chromium-driver through Selenium; nothing is downloaded."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        reason = "chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run the browser test")
+        pytest.skip(f"{reason}; skipped outside CI only (CI is not set)")
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def wait_for(condition, timeout: float = 30.0, what: str = "the page"):
+    """Poll `condition()` until it returns something truthy (Selenium's waits, without the import)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def open_page(driver, url: str, upload: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#input-image input[type=file]"), what="the upload box")
+    driver.find_element(By.CSS_SELECTOR, "#input-image input[type=file]").send_keys(str(upload))
+
+
+def page_text(driver) -> str:
+    return str(driver.execute_script("return document.body.innerText"))
+
+
+def test_browser_translates_an_upload_into_picked_classes(browser, server: str, files: dict[str, Path]):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver = browser
+    open_page(driver, server, files["photo.png"])
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#input-image img"), what="the upload preview")
+    picker = driver.find_element(By.CSS_SELECTOR, "#targets input")
+    for name in ("red fox", "cat"):
+        picker.click()
+        picker.send_keys(name)
+        picker.send_keys(Keys.ENTER)
+    wait_for(lambda: not driver.find_element(By.CSS_SELECTOR, "#all-classes input").is_selected(), what="'all' unticked")
+    samples = driver.find_element(By.CSS_SELECTOR, "#samples input[type=number]")
+    samples.send_keys(Keys.CONTROL, "a")
+    samples.send_keys("2", Keys.TAB)
+    driver.find_element(By.CSS_SELECTOR, "#translate-button").click()
+
+    def grid_size() -> tuple[int, int] | None:
+        size = driver.execute_script(
+            "const img = document.querySelector('#grid img');"
+            "return img && img.complete && img.naturalWidth ? [img.naturalWidth, img.naturalHeight] : null;"
+        )
+        return tuple(size) if size else None
+
+    size = wait_for(grid_size, 45, "the result grid")
+    assert grid_tiles(size) == (1 + 2 * 2, 1)  # the input, then 2 classes x 2 samples
+    gallery = driver.find_elements(By.CSS_SELECTOR, "#gallery img")
+    assert len(gallery) == 4
+    if os.environ.get("DEEPI2I_SCREENSHOT"):  # how docs/images/web_demo.png is made
+        driver.save_screenshot(os.environ["DEEPI2I_SCREENSHOT"])
+
+
+def test_browser_explains_a_bad_upload(browser, server: str, files: dict[str, Path]):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    open_page(driver, server, files["notes.png"])
+    driver.find_element(By.CSS_SELECTOR, "#translate-button").click()
+    wait_for(lambda: "not an image" in page_text(driver), 30, "the bad-upload message")
+    assert "Traceback" not in page_text(driver)
