@@ -11,11 +11,7 @@ import dataclasses
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +24,15 @@ from deepi2i.config import tiny
 from deepi2i.networks import DeepI2I
 from deepi2i.translate import Translator
 from deepi2i.visualize import header_height
-from deepi2i.web import RequestError, WebLimits, read_upload, translate_image, whole_number, write_zip
+from deepi2i.web import (
+    RequestError,
+    WebLimits,
+    read_upload,
+    server_process,
+    translate_image,
+    whole_number,
+    write_zip,
+)
 
 NAMES = ("cat", "Dog", "red fox")
 R = 32
@@ -138,41 +142,15 @@ def test_translate_image_refuses_unknown_classes_and_too_much_work(translator: T
 # ---- a running server --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(export: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`deepi2i serve` on a free loopback port, as a user starts it (the model loads once)."""
-    port = free_port()
     log = tmp_path_factory.mktemp("server") / "serve.log"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    command = [sys.executable, "-m", "deepi2i", "serve", "--model", str(export), "--port", str(port), "--device", "cpu"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"deepi2i serve did not come up at {url}:\n{log.read_text()}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OMP_NUM_THREADS", "1")
+        env.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        with server_process(export, ["--device", "cpu"], log=log) as url:
+            yield url
 
 
 def test_api_translate_returns_the_grid_and_clear_errors(server: str, files: dict[str, Path]):

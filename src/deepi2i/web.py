@@ -12,16 +12,20 @@ so the checks and request functions below work (and are tested) without a server
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -267,15 +271,6 @@ def render_examples(folder: Path, resolution: int = 128) -> list[Path]:
     return paths
 
 
-def weights_folder(model: str | os.PathLike[str]) -> Path:
-    """The folder a `--model` argument (path or shipped name) loads from."""
-    try:
-        from deepi2i.pretrained import resolve_model
-    except ImportError:  # shipped models are not in this installation
-        return Path(model).expanduser()
-    return resolve_model(model)
-
-
 def model_info(translator: Translator, source: str | os.PathLike[str] | None) -> str:
     """Markdown for the Model tab: classes, resolution, and where the weights came from."""
     names = translator.class_names
@@ -285,7 +280,9 @@ def model_info(translator: Translator, source: str | os.PathLike[str] | None) ->
         f"**Classes** ({len(names)}): " + ", ".join(f"{i} `{n}`" for i, n in enumerate(names)),
     ]
     if source is not None:
-        folder = weights_folder(source).resolve()
+        from deepi2i.pretrained import resolve_model
+
+        folder = resolve_model(source).resolve()
         lines.append(f"**Weights**: `{source}` → `{folder}`")
         config = folder / "config.json"
         if config.is_file():
@@ -458,6 +455,58 @@ def launch_app(app: gr.Blocks, host: str, port: int, limits: WebLimits, block: b
         footer_links=["api"],
     )
     return url
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server_process(
+    model: str | os.PathLike[str],
+    args: Sequence[str] = (),
+    port: int | None = None,
+    log: str | os.PathLike[str] | None = None,
+    timeout: float = 120.0,
+) -> Iterator[str]:
+    """`deepi2i serve` in a child process on a loopback port, yielding its URL once it answers.
+
+    Tests and the load benchmark use it to talk to a real server in its own process (its own
+    interpreter lock), started exactly as a user starts it; stopped when the block ends.
+    """
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, "-m", "deepi2i", "serve", "--model", str(model), "--port", str(port), *args]
+    log_path = Path(log) if log is not None else Path(tempfile.mkstemp(prefix="deepi2i-serve-", suffix=".log")[1])
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"deepi2i serve did not come up at {url}; its log:\n{log_path.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def serve(
