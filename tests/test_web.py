@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,8 @@ from deepi2i.visualize import header_height
 from deepi2i.web import (
     RequestError,
     WebLimits,
+    chromium_driver,
+    loaded_image_size,
     read_upload,
     server_process,
     translate_image,
@@ -172,43 +172,28 @@ def test_api_translate_returns_the_grid_and_clear_errors(server: str, files: dic
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's chromium + chromium-driver through Selenium; nothing is downloaded."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        reason = "chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)"
+    try:
+        driver = chromium_driver()
+    except FileNotFoundError as err:
         if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run the browser test")
-        pytest.skip(f"{reason}; skipped outside CI only (CI is not set)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    driver.set_page_load_timeout(30)
+            pytest.fail(f"{err}; CI must run the browser test")
+        pytest.skip(f"{err}; skipped outside CI only (CI is not set)")
     yield driver
     driver.quit()
 
 
-def wait_for(condition, timeout: float = 30.0, what: str = "the page"):
-    """Poll `condition()` until it returns something truthy (Selenium's waits, without the import)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+def wait_for(driver, condition, what: str, timeout: float = 45.0):
+    """Selenium's wait: poll `condition(driver)` until it returns something truthy."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition, f"waiting for {what}")
 
 
 def open_page(driver, url: str, upload: Path) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(url)
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#input-image input[type=file]"), what="the upload box")
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#input-image input[type=file]"), "the upload box")
     driver.find_element(By.CSS_SELECTOR, "#input-image input[type=file]").send_keys(str(upload))
 
 
@@ -222,26 +207,19 @@ def test_browser_translates_an_upload_into_picked_classes(browser, server: str, 
 
     driver = browser
     open_page(driver, server, files["photo.png"])
-    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#input-image img"), what="the upload preview")
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#input-image img"), "the upload preview")
     picker = driver.find_element(By.CSS_SELECTOR, "#targets input")
     for name in ("red fox", "cat"):
         picker.click()
         picker.send_keys(name)
         picker.send_keys(Keys.ENTER)
-    wait_for(lambda: not driver.find_element(By.CSS_SELECTOR, "#all-classes input").is_selected(), what="'all' unticked")
+    wait_for(driver, lambda d: not d.find_element(By.CSS_SELECTOR, "#all-classes input").is_selected(), "'all' unticked")
     samples = driver.find_element(By.CSS_SELECTOR, "#samples input[type=number]")
     samples.send_keys(Keys.CONTROL, "a")
     samples.send_keys("2", Keys.TAB)
     driver.find_element(By.CSS_SELECTOR, "#translate-button").click()
 
-    def grid_size() -> tuple[int, int] | None:
-        size = driver.execute_script(
-            "const img = document.querySelector('#grid img');"
-            "return img && img.complete && img.naturalWidth ? [img.naturalWidth, img.naturalHeight] : null;"
-        )
-        return tuple(size) if size else None
-
-    size = wait_for(grid_size, 45, "the result grid")
+    size = wait_for(driver, lambda d: loaded_image_size(d, "#grid img"), "the result grid")
     assert grid_tiles(size) == (1 + 2 * 2, 1)  # the input, then 2 classes x 2 samples
     gallery = driver.find_elements(By.CSS_SELECTOR, "#gallery img")
     assert len(gallery) == 4
@@ -255,5 +233,19 @@ def test_browser_explains_a_bad_upload(browser, server: str, files: dict[str, Pa
     driver = browser
     open_page(driver, server, files["notes.png"])
     driver.find_element(By.CSS_SELECTOR, "#translate-button").click()
-    wait_for(lambda: "not an image" in page_text(driver), 30, "the bad-upload message")
+    wait_for(driver, lambda d: "not an image" in page_text(d), "the bad-upload message")
     assert "Traceback" not in page_text(driver)
+
+
+def test_browser_interpolates_between_two_classes(browser, server: str, files: dict[str, Path]):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    open_page(driver, server, files["photo.png"])
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#input-image img"), "the upload preview")
+    driver.find_element(By.XPATH, "//button[@role='tab'][normalize-space()='Interpolate']").click()
+    wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#interpolate-button").is_displayed(), "the tab")
+    driver.find_element(By.CSS_SELECTOR, "#interpolate-button").click()
+    size = wait_for(driver, lambda d: loaded_image_size(d, "#strip img"), "the interpolation strip")
+    assert grid_tiles(size) == (1 + 8, 1)  # the input, then the default 8 steps
+    assert wait_for(driver, lambda d: loaded_image_size(d, "#gif img"), "the GIF") == (R, R)

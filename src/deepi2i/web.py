@@ -509,6 +509,40 @@ def _answers(url: str) -> bool:
         return False
 
 
+def chromium_driver(width: int = 1280, height: int = 1000) -> Any:
+    """Headless Debian `chromium` driven through `chromium-driver` by Selenium (tests, screenshots).
+
+    Both come from apt (`apt-get install -y chromium chromium-driver`); FileNotFoundError if either
+    is missing. SE_OFFLINE keeps Selenium Manager from looking for a browser or driver online.
+    """
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        raise FileNotFoundError("chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)")
+    os.environ.setdefault("SE_OFFLINE", "true")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+def loaded_image_size(driver: Any, selector: str) -> tuple[int, int] | None:
+    """(width, height) of the first `selector` image once the browser has it, else None: what a
+    page test waits on, since Gradio shows results as <img> elements that load after the event."""
+    size = driver.execute_script(
+        "const img = document.querySelector(arguments[0]);"
+        "return img && img.complete && img.naturalWidth ? [img.naturalWidth, img.naturalHeight] : null;",
+        selector,
+    )
+    return (int(size[0]), int(size[1])) if size else None
+
+
 def serve(
     model: str | os.PathLike[str],
     host: str = "127.0.0.1",
