@@ -103,15 +103,17 @@ def check_output_folder(path: str | Path, option: str = "--out") -> Path:
 
 
 def _torch_reason(err: BaseException) -> str:
-    """The line of torch's long weights_only message that says what was wrong."""
-    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    useful = [
-        ln.removeprefix("Please file an issue with the following so that we can make `weights_only=True` "
-                        "compatible with your use case: WeightsUnpickler error:").strip()
-        for ln in lines
-        if not ln.startswith(("Weights only load failed", "Check the documentation"))
-    ]
-    return next((u for u in useful if u), type(err).__name__ if not lines else lines[0][:200])
+    """The part of torch's long weights_only message that says what was wrong."""
+    text = str(err)
+    m = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.\s|\n|$)", text, re.S)
+    if m and m.group(1).strip():
+        return m.group(1).strip()
+    skip = ("Weights only load failed", "Check the documentation", "(1)", "(2)", "Please file an issue")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(skip)]
+    if useful or lines:
+        return (useful or lines)[0][:200]
+    return "the file is empty or cut short" if isinstance(err, EOFError) else type(err).__name__
 
 
 def safe_torch_load(path: str | Path, what: str, map_location: str | torch.device = "cpu") -> Any:
@@ -226,38 +228,44 @@ def save_export(
     meta = {"format": FORMAT, "kind": kind, "deepi2i_version": __version__, "config": config.to_dict()}
     meta_bytes = (json.dumps(meta, indent=2) + "\n").encode()
 
-    def payload(name: str, net: nn.Module) -> bytes:
-        return _safetensors_bytes(net.state_dict(), {"format": FORMAT, "network": name})
-
     if not overwrite and out.is_dir() and any(out.iterdir()):
-        if _same_export(out, json.loads(meta_bytes), {f"{n}.safetensors": (n, net) for n, net in networks.items()}, payload):
+        if _same_export(out, json.loads(meta_bytes), networks):
             return out
         raise OutputExistsError(
             f"{out} already holds " + ("a different export" if (out / "config.json").is_file() else "other files")
             + "; pass --overwrite (overwrite=True) to replace it, or choose a new folder"
         )
+    replaced = (out / "config.json").is_file()
     for name, net in networks.items():
-        atomic_write_bytes(out / f"{name}.safetensors", payload(name, net))
+        atomic_write_bytes(out / f"{name}.safetensors", _safetensors_bytes(net.state_dict(), {"format": FORMAT, "network": name}))
     atomic_write_bytes(out / "config.json", meta_bytes)
+    if replaced:  # weights of a replaced export's other networks (e.g. a DeepI2I's encoder) would mislead
+        for stale in out.glob("*.safetensors"):
+            if stale.stem not in networks:
+                stale.unlink()
     return out
 
 
-def _same_export(
-    out: Path,
-    meta: Mapping[str, Any],
-    files: Mapping[str, tuple[str, nn.Module]],
-    payload: Callable[[str, nn.Module], bytes],
-) -> bool:
-    """Whether `out` holds exactly this export already (the deepi2i version aside): rewriting it is a no-op."""
-    if {p.name for p in out.iterdir()} != {*files, "config.json"}:
+def _same_bits(a: Tensor, b: Tensor) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.reshape(-1).view(torch.uint8), b.reshape(-1).view(torch.uint8))
+
+
+def _same_export(out: Path, meta: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> bool:
+    """Whether `out` holds exactly this export already (the deepi2i version aside): rewriting it is a
+    no-op. Tensors are compared bit for bit (file bytes differ: safetensors orders its metadata at random)."""
+    if {p.name for p in out.iterdir()} != {*(f"{n}.safetensors" for n in networks), "config.json"}:
         return False
     try:
         old = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if not isinstance(old, dict) or {**old, "deepi2i_version": None} != {**meta, "deepi2i_version": None}:
+            return False
+        for name, net in networks.items():
+            stored, own = load_file(out / f"{name}.safetensors"), net.state_dict()
+            if stored.keys() != own.keys() or not all(_same_bits(stored[k], own[k].detach().cpu()) for k in own):
+                return False
+    except (OSError, ValueError, SafetensorError):
         return False
-    if not isinstance(old, dict) or {**old, "deepi2i_version": None} != {**meta, "deepi2i_version": None}:
-        return False
-    return all((out / f).read_bytes() == payload(*files[f]) for f in files)
+    return True
 
 
 def read_export_config(directory: str | Path) -> tuple[str, Any]:
