@@ -47,6 +47,8 @@ ACCEPTED_MODES = frozenset(
     "1 L LA La P PA RGB RGBA RGBa RGBX CMYK YCbCr I I;16 I;16B I;16L I;16N".split()
 )
 EXAMPLE_SHAPES = ("circle", "star5", "heart")
+# a wide grid (many classes) shrinks to the column instead of overflowing it
+CSS = "#grid img { max-width: 100% !important; width: auto !important; height: auto !important; object-fit: contain; }"
 
 
 @dataclass(frozen=True)
@@ -389,10 +391,12 @@ def build_app(
                         samples = gr.Slider(1, limits.max_samples, 1, step=1, label="samples per class", scale=2, elem_id="samples")
                     go = gr.Button("Translate", variant="primary", elem_id="translate-button")
                     grid = gr.Image(
-                        label="grid: the input, then each class", type="pil", format="png", interactive=False,
-                        elem_id="grid", buttons=["download", "fullscreen"],
+                        label="grid: the input, then each class", show_label=False, type="pil", format="png",
+                        interactive=False, elem_id="grid", buttons=["download", "fullscreen"],
                     )
-                    gallery = gr.Gallery(label="single images", format="png", columns=6, height="auto", elem_id="gallery")
+                    gallery = gr.Gallery(
+                        label="single images", show_label=False, format="png", columns=5, height="auto", elem_id="gallery"
+                    )
                     bundle = gr.File(label="download all (grid + single images)", elem_id="download")
                 with gr.Tab("Interpolate"):
                     with gr.Row():
@@ -453,6 +457,7 @@ def launch_app(app: gr.Blocks, host: str, port: int, limits: WebLimits, block: b
         ssr_mode=False,
         prevent_thread_lock=not block,
         footer_links=["api"],
+        css=CSS,
     )
     return url
 
