@@ -103,7 +103,7 @@ def read_upload(path: str | os.PathLike[str], limits: WebLimits) -> Image.Image:
     except Image.UnidentifiedImageError:
         raise RequestError("not an image: upload a PNG, JPEG, WebP, BMP or another format Pillow reads") from None
     except (OSError, SyntaxError, ValueError) as err:
-        raise RequestError(f"the image is corrupt or truncated ({err})") from None
+        raise RequestError(f"corrupt or truncated image ({err})") from None
     if width < 0 or width * height > limits.max_pixels:
         shown = f"{width}x{height} pixels" if width >= 0 else "more pixels than Pillow allows"
         raise RequestError(f"the image is too large: {shown}; the limit is {limits.max_pixels:,} pixels")
