@@ -7,7 +7,6 @@ grid's size still says how many tiles the page got back.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Iterator
@@ -15,11 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from deepi2i.config import tiny
-from deepi2i.networks import DeepI2I
 from deepi2i.translate import Translator
 from deepi2i.visualize import header_height
 from deepi2i.web import (
@@ -33,17 +29,12 @@ from deepi2i.web import (
     whole_number,
     write_zip,
 )
+from tests import test_translate
 
-NAMES = ("cat", "Dog", "red fox")
-R = 32
+# the translate tests' tiny random 32 px export (classes cat, Dog, red fox), as a fixture of this module too
+export = test_translate.export
+R = test_translate.R
 PADDING = 2  # translation_grid's default
-
-
-@pytest.fixture(scope="module")
-def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    model = DeepI2I(dataclasses.replace(tiny(resolution=R, ch=4, n_classes=3), class_names=NAMES))
-    return model.save_pretrained(tmp_path_factory.mktemp("export"))
 
 
 @pytest.fixture(scope="module")
