@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -161,7 +162,7 @@ def test_api_translate_returns_the_grid_and_clear_errors(server: str, files: dic
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     """Debian's chromium + chromium-driver through Selenium; nothing is downloaded."""
     try:
         driver = chromium_driver()
@@ -173,14 +174,14 @@ def browser() -> Iterator[object]:
     driver.quit()
 
 
-def wait_for(driver, condition, what: str, timeout: float = 45.0):
+def wait_for(driver: Any, condition: Callable[[Any], Any], what: str, timeout: float = 45.0) -> Any:
     """Selenium's wait: poll `condition(driver)` until it returns something truthy."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition, f"waiting for {what}")
 
 
-def open_page(driver, url: str, upload: Path) -> None:
+def open_page(driver: Any, url: str, upload: Path) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(url)
@@ -188,11 +189,11 @@ def open_page(driver, url: str, upload: Path) -> None:
     driver.find_element(By.CSS_SELECTOR, "#input-image input[type=file]").send_keys(str(upload))
 
 
-def page_text(driver) -> str:
+def page_text(driver: Any) -> str:
     return str(driver.execute_script("return document.body.innerText"))
 
 
-def test_browser_translates_an_upload_into_picked_classes(browser, server: str, files: dict[str, Path]):
+def test_browser_translates_an_upload_into_picked_classes(browser: Any, server: str, files: dict[str, Path]) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -218,7 +219,7 @@ def test_browser_translates_an_upload_into_picked_classes(browser, server: str, 
         driver.save_screenshot(os.environ["DEEPI2I_SCREENSHOT"])
 
 
-def test_browser_explains_a_bad_upload(browser, server: str, files: dict[str, Path]):
+def test_browser_explains_a_bad_upload(browser: Any, server: str, files: dict[str, Path]) -> None:
     from selenium.webdriver.common.by import By
 
     driver = browser
@@ -228,7 +229,7 @@ def test_browser_explains_a_bad_upload(browser, server: str, files: dict[str, Pa
     assert "Traceback" not in page_text(driver)
 
 
-def test_browser_interpolates_between_two_classes(browser, server: str, files: dict[str, Path]):
+def test_browser_interpolates_between_two_classes(browser: Any, server: str, files: dict[str, Path]) -> None:
     from selenium.webdriver.common.by import By
 
     driver = browser

@@ -331,8 +331,8 @@ def build_app(
 ) -> gr.Blocks:
     """The demo page (Translate, Interpolate, Model tabs) and the `/translate` API over one model.
 
-    `source` is what the model was loaded from (shown in the Model tab). Call `.queue()` is done
-    here; launch the result with `launch_app` or Gradio's own `launch`.
+    `source` is what the model was loaded from (shown in the Model tab). The app comes queued
+    (bounded concurrency, bounded queue); start it with `launch_app` or Gradio's own `launch`.
     """
     offline_environment()
     import gradio as gr
@@ -343,7 +343,9 @@ def build_app(
     model_call = {"concurrency_limit": limits.concurrency, "concurrency_id": "model", "preprocess": False}
 
     @_shown
-    def run_translate(image: object, chosen: list[str] | None, every: bool, samples: object, seed: object, truncation: object):
+    def run_translate(
+        image: object, chosen: list[str] | None, every: bool, samples: object, seed: object, truncation: object
+    ) -> tuple[Image.Image, list[tuple[Image.Image, str]], str]:
         if not every and not chosen:
             raise RequestError("choose at least one target class, or tick 'all classes'")
         result = translate_image(
@@ -353,7 +355,9 @@ def build_app(
         return result.grid, result.images, str(write_zip(result, names, scratch.new()))
 
     @_shown
-    def run_interpolate(image: object, start: str, end: str, steps: object, seed: object, truncation: object):
+    def run_interpolate(
+        image: object, start: str, end: str, steps: object, seed: object, truncation: object
+    ) -> tuple[str, str]:
         png, gif = interpolate_image(
             translator, read_upload(upload_path(image), limits), start, end, steps, seed, truncation, limits, scratch.new()
         )
