@@ -121,6 +121,16 @@ def test_translate_image_matches_the_python_api_and_lays_out_the_grid(
         )
 
 
+def test_a_jpeg_upload_gives_the_pixels_of_deepi2i_translate(translator: Translator, tmp_path: Path):
+    """The page decodes JPEGs at the loader's reduced scale, as the CLI does from the file."""
+    path = tmp_path / "big.jpg"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (160, 200, 3), dtype=np.uint8)).save(path)
+    result = translate_image(translator, read_upload(path, WebLimits(), draft_size=R), "all", seed=3)
+    expected = translator(str(path), to="all", seed=3)[0]
+    for (image, _), want in zip(result.images, expected, strict=True):
+        assert np.array_equal(np.asarray(image), np.asarray(want[0]))
+
+
 def test_translate_image_refuses_unknown_classes_and_too_much_work(translator: Translator, files: dict[str, Path]):
     image = read_upload(files["photo.png"], WebLimits())
     with pytest.raises(ValueError, match="unknown class 'wolf'"):

@@ -82,11 +82,13 @@ def _megabytes(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n:,} bytes"
 
 
-def read_upload(path: str | os.PathLike[str], limits: WebLimits) -> Image.Image:
+def read_upload(path: str | os.PathLike[str], limits: WebLimits, draft_size: int | None = None) -> Image.Image:
     """An uploaded file -> RGB image, or RequestError saying what is wrong with it.
 
     Bytes, pixel count, frames and mode are read from the header before any pixel is decoded, so
-    an oversized or hostile file costs no memory; decoding itself is the training loader's.
+    an oversized or hostile file costs no memory. Decoding itself is the training loader's; with
+    `draft_size` = the model resolution a JPEG decodes at the reduced scale `deepi2i translate`
+    uses, so the page gives the CLI's pixels.
     """
     path = Path(path)
     size = path.stat().st_size
@@ -114,13 +116,15 @@ def read_upload(path: str | os.PathLike[str], limits: WebLimits) -> Image.Image:
     from deepi2i.data.images import ImageLoadError, open_rgb
 
     try:
-        return open_rgb(path)
+        return open_rgb(path, draft_size=draft_size)
     except ImageLoadError as err:
         raise RequestError(str(err).removeprefix(f"{path}: ")) from None
 
 
 def whole_number(value: object, name: str, low: int, high: int) -> int:
     """A form or API value (int, integral float, digit string) as an int in [low, high]."""
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value  # exact, also beyond float precision (large seeds)
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -342,6 +346,9 @@ def build_app(
     names = translator.class_names
     model_call = {"concurrency_limit": limits.concurrency, "concurrency_id": "model", "preprocess": False}
 
+    def upload(image: object) -> Image.Image:
+        return read_upload(upload_path(image), limits, translator.resolution)
+
     @_shown
     def run_translate(
         image: object, chosen: list[str] | None, every: bool, samples: object, seed: object, truncation: object
@@ -349,7 +356,7 @@ def build_app(
         if not every and not chosen:
             raise RequestError("choose at least one target class, or tick 'all classes'")
         result = translate_image(
-            translator, read_upload(upload_path(image), limits), "all" if every else list(chosen or []),
+            translator, upload(image), "all" if every else list(chosen or []),
             samples, seed, truncation, limits,
         )
         return result.grid, result.images, str(write_zip(result, names, scratch.new()))
@@ -359,7 +366,7 @@ def build_app(
         image: object, start: str, end: str, steps: object, seed: object, truncation: object
     ) -> tuple[str, str]:
         png, gif = interpolate_image(
-            translator, read_upload(upload_path(image), limits), start, end, steps, seed, truncation, limits, scratch.new()
+            translator, upload(image), start, end, steps, seed, truncation, limits, scratch.new()
         )
         return str(png), str(gif)
 
@@ -367,7 +374,7 @@ def build_app(
     def api_translate(image: object, targets: str, samples: object, seed: object) -> Image.Image:
         """Translate one image; targets: 'all' or comma-separated class names or indices. Returns the grid."""
         return translate_image(
-            translator, read_upload(upload_path(image), limits), str(targets or ""), samples, seed, None, limits
+            translator, upload(image), str(targets or ""), samples, seed, None, limits
         ).grid
 
     with gr.Blocks(title="deepi2i", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
