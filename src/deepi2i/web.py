@@ -47,8 +47,8 @@ ACCEPTED_MODES = frozenset(
     "1 L LA La P PA RGB RGBA RGBa RGBX CMYK YCbCr I I;16 I;16B I;16L I;16N".split()
 )
 EXAMPLE_SHAPES = ("circle", "star5", "heart")
-# a wide grid (many classes) shrinks to the column instead of overflowing it
-CSS = "#grid img { max-width: 100% !important; width: auto !important; height: auto !important; object-fit: contain; }"
+# a wide grid (many classes) or strip shrinks to the column instead of overflowing it
+CSS = "#grid img, #strip img { max-width: 100% !important; width: auto !important; height: auto !important; }"
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def model_info(translator: Translator, source: str | os.PathLike[str] | None) ->
         from deepi2i.pretrained import resolve_model
 
         folder = resolve_model(source).resolve()
-        lines.append(f"**Weights**: `{source}` → `{folder}`")
+        lines.append(f"**Weights**: `{source}`" + (f" → `{folder}`" if str(folder) != str(source) else ""))
         config = folder / "config.json"
         if config.is_file():
             meta = json.loads(config.read_text(encoding="utf-8"))
@@ -415,8 +415,12 @@ def build_app(
                         end = gr.Dropdown(names, value=names[-1], label="to class")
                         steps = gr.Slider(2, limits.max_steps, min(8, limits.max_steps), step=1, label="steps")
                     go_interp = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
-                    strip = gr.Image(label="strip", type="filepath", interactive=False, elem_id="strip")
-                    gif = gr.Image(label="animation (GIF)", type="filepath", interactive=False, elem_id="gif")
+                    strip = gr.Image(
+                        label="strip", type="filepath", interactive=False, elem_id="strip", buttons=["download", "fullscreen"]
+                    )
+                    gif = gr.Image(
+                        label="animation (GIF)", type="filepath", interactive=False, elem_id="gif", buttons=["download"]
+                    )
                 with gr.Tab("Model"):
                     gr.Markdown(model_info(translator, source), elem_id="model-info")
 
