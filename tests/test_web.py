@@ -17,16 +17,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from deepi2i.cli import main
 from deepi2i.translate import Translator
 from deepi2i.visualize import header_height
 from deepi2i.web import (
     RequestError,
     WebLimits,
     chromium_driver,
+    is_loopback,
     loaded_image_size,
     read_upload,
     server_process,
     translate_image,
+    upload_path,
     whole_number,
     write_zip,
 )
@@ -139,6 +142,23 @@ def test_translate_image_refuses_unknown_classes_and_too_much_work(translator: T
         translate_image(translator, image, "all", samples=2, limits=WebLimits(max_outputs=5))
     with pytest.raises(RequestError, match="samples must be between 1 and 8"):
         translate_image(translator, image, "all", samples=9)
+
+
+def test_form_values_and_addresses():
+    assert upload_path({"path": "/tmp/x.png", "url": None}) == "/tmp/x.png"
+    with pytest.raises(RequestError, match="no image"):
+        upload_path(None)
+    assert [is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "127.0.0.2")] == [True] * 4
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.5", "example.com"))
+
+
+def test_serve_without_gradio_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else find_spec(name, *a))
+    assert main(["serve", "--model", "anything"]) == 2
+    assert 'needs Gradio: pip install -e ".[web]"' in capsys.readouterr().err
 
 
 # ---- a running server --------------------------------------------------------------------------
