@@ -34,7 +34,7 @@ from deepi2i.pretrained import resolve_model
 
 
 def rms(t: torch.Tensor) -> float:
-    return float(t.float().pow(2).mean().sqrt())
+    return float(t.detach().float().pow(2).mean().sqrt())
 
 
 def generator_activations(model: DeepI2I, z: torch.Tensor, y: torch.Tensor, skips: dict[int, torch.Tensor]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:

@@ -1,0 +1,298 @@
+"""The paper's claims on the Shapes benchmark, from nothing: data, source BigGAN, every variant
+(with several seeds), evaluation against baselines, and the tables of docs/results/shapes.md.
+
+    python benchmarks/shapes_claims.py WORK [--quick] [--seeds 0,1] [--only deepi2i,scratch]
+                                            [--stages data,source,train,eval,extra,report]
+
+Every stage is resumable: rerunning the same command skips finished runs and evaluations and
+resumes an interrupted training run from its newest checkpoint. `--quick` shrinks every length
+for a smoke run of the whole pipeline in minutes (its numbers mean nothing). Runs go one at a
+time with torch's default threads; set OMP_NUM_THREADS to share the machine.
+
+Data (all rendered by `deepi2i shapes`, seeded):
+  src       source domain, 26 classes x 400 (the "ImageNet"), seed 0
+  trg       target domain, 10 classes x 50: the training set (45 train / 5 test per class), seed 0
+  trg500    the same target at 500 per class (its first 50 per class are trg's images), seed 0
+  trg-val   300 per class, seed 1: every choice of the recipe was made on this split
+  trg-eval  500 per class, seed 2: the reported numbers (RC classifier and real features from its
+            450 train images per class, inputs its 50 unseen test images per class)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEEPI2I = [sys.executable, "-m", "deepi2i"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of a claims table: `deepi2i train` arguments on a training set, same compute for all."""
+
+    slug: str  # the run's folder name
+    name: str
+    claim: str
+    args: tuple[str, ...] = ()
+    data: str = "trg"
+    scratch: bool = False
+
+
+# Same length (the preset's) for every variant; the recipe is the shapes64 preset's defaults.
+VARIANTS: tuple[Variant, ...] = (
+    Variant("deepi2i", "DeepI2I", "1,2,3,4"),
+    Variant("scratch", "DeepI2I (scratch)", "1,2", scratch=True),
+    Variant("deepi2i-500", "DeepI2I, 500/class", "1", data="trg500"),
+    Variant("scratch-500", "DeepI2I (scratch), 500/class", "1", data="trg500", scratch=True),
+    Variant("init-gd", "transfer G+D (encoder from scratch)", "2", ("--init-from-source", "generator,discriminator")),
+    Variant("init-ed", "transfer E+D (generator from scratch)", "2", ("--init-from-source", "encoder,discriminator")),
+    Variant("init-eg", "transfer E+G (discriminator from scratch)", "2", ("--init-from-source", "encoder,generator")),
+    Variant("no-adaptors", "†DeepI2I (no adaptors)", "3", ("--no-adaptors",)),
+    Variant("only-32", "adaptor at 32 px only (w-3; also: only the highest-resolution level)", "3,4", ("--levels", "32")),
+    Variant("only-16", "adaptor at 16 px only", "3", ("--levels", "16")),
+    Variant("only-8", "adaptor at 8 px only", "3", ("--levels", "8")),
+    Variant("only-4", "adaptor at 4 px only", "3", ("--levels", "4")),
+    Variant("levels-32-16", "levels 32+16 (two downsamplings)", "4", ("--levels", "32,16")),
+)
+BASELINES = ("copy", "ideal")
+UNSEEN = ("hexagon", "star4", "ellipse", "trefoil", "drop")  # source classes the target lacks (§4.4)
+
+
+@dataclass
+class Plan:
+    work: Path
+    quick: bool
+    seeds: tuple[int, ...]
+    only: set[str] | None
+    source_kimg: float
+    train_kimg: float | None  # None: the preset's
+    per_class: int
+    log: list[str] = field(default_factory=list)
+
+    def variants(self) -> list[Variant]:
+        return [v for v in VARIANTS if self.only is None or v.slug in self.only]
+
+
+def run(cmd: list[str], log: Path) -> None:
+    """Run a deepi2i command, appending its output to `log`; stop the benchmark if it fails."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with log.open("a") as f:
+        f.write(f"$ {' '.join(cmd)}\n")
+        f.flush()
+        code = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT)
+    print(f"  [{time.perf_counter() - started:7.0f} s] {' '.join(cmd[2:5])} ... (exit {code}, log {log})", flush=True)
+    if code:
+        sys.exit(f"command failed (exit {code}); see {log}")
+
+
+def stage_data(p: Plan) -> None:
+    n = (lambda k: max(4, k // 10)) if p.quick else (lambda k: k)
+    sets = {
+        "src": ("source", 0, n(400), 0.1),
+        "trg": ("target", 0, n(50), 0.1),
+        "trg500": ("target", 0, n(500), 0.1),
+        "trg-val": ("target", 1, n(300), 0.1667),
+        "trg-eval": ("target", 2, n(500), 0.1),
+    }
+    for name, (domain, seed, per_class, test) in sets.items():
+        if not (p.work / name / "deepi2i_manifest.json").is_file():
+            shutil.rmtree(p.work / name, ignore_errors=True)
+            run([*DEEPI2I, "shapes", str(p.work / name), "--domain", domain, "--resolution", "64", "--seed", str(seed),
+                 "--per-class", str(per_class), "--test-fraction", str(test)], p.work / "logs" / "data.log")
+    unseen = p.work / "unseen"
+    if not (unseen / "deepi2i_manifest.json").is_file():
+        shutil.rmtree(unseen, ignore_errors=True)
+        run([*DEEPI2I, "shapes", str(unseen), "--domain", "target", "--resolution", "64", "--seed", "3",
+             "--per-class", str(n(20)), "--classes", ",".join(UNSEEN)], p.work / "logs" / "data.log")
+
+
+def common(p: Plan) -> list[str]:
+    return ["--preset", "shapes64", "--no-progress", "--log-every", "50", "--sample-every", "500", "--checkpoint-every", "250"]
+
+
+def stage_source(p: Plan) -> None:
+    run([*DEEPI2I, "pretrain", "--data", str(p.work / "src"), "--out", str(p.work / "source"), "--kimg", str(p.source_kimg),
+         *common(p)], p.work / "logs" / "source.log")
+
+
+def run_dir(p: Plan, v: Variant, seed: int) -> Path:
+    return p.work / "runs" / f"{v.slug}-s{seed}"
+
+
+def stage_train(p: Plan) -> None:
+    for v in p.variants():
+        for seed in p.seeds:
+            out = run_dir(p, v, seed)
+            if (out / "export" / "config.json").is_file():
+                continue
+            src = ["--scratch"] if v.scratch else ["--source", str(p.work / "source" / "export"), "--class-map", "names"]
+            length = ["--kimg", str(p.train_kimg)] if p.train_kimg is not None else []
+            run([*DEEPI2I, "train", "--data", str(p.work / v.data), "--out", str(out), "--seed", str(seed), *src, *length,
+                 *v.args, *common(p)], p.work / "logs" / f"{out.name}.log")
+
+
+def evaluate(p: Plan, model: Path, out: Path, extra: list[str]) -> None:
+    if (out / "report.json").is_file():
+        return
+    run([*DEEPI2I, "evaluate", "--model", str(model), "--data", str(p.work / "trg-eval"), "--out", str(out),
+         "--extractor", "classifier", "--metrics", "fid,kid,rc,fc,pose", "--per-class", str(p.per_class),
+         "--fc-per-class", str(p.per_class), "--kid-subset-size", str(min(1000, p.per_class)),
+         "--cache-dir", str(p.work / "eval-cache"), "--quiet", *extra], p.work / "logs" / f"eval-{out.name}.log")
+
+
+def untrained_model(p: Plan) -> Path:
+    """DeepI2I as transfer leaves it before any training (adaptors random): a 0-kimg run's export."""
+    out = p.work / "runs" / "untrained"
+    if not (out / "export" / "config.json").is_file():
+        run([*DEEPI2I, "train", "--data", str(p.work / "trg"), "--out", str(out), "--source", str(p.work / "source" / "export"),
+             "--class-map", "names", "--kimg", "0", *common(p)], p.work / "logs" / "untrained.log")
+    return out / "export"
+
+
+def stage_eval(p: Plan) -> None:
+    reports = p.work / "reports"
+    untrained = untrained_model(p)
+    evaluate(p, untrained, reports / "untrained", ["--name", "untrained (transfer init)"])
+    for b in BASELINES:
+        evaluate(p, untrained, reports / f"baseline-{b}", ["--baseline", b])
+    for v in p.variants():
+        for seed in p.seeds:
+            model = run_dir(p, v, seed) / "export"
+            if model.is_dir():
+                evaluate(p, model, reports / f"{v.slug}-s{seed}", ["--name", f"{v.name} (seed {seed})"])
+
+
+def stage_extra(p: Plan) -> None:
+    """Claim 5: diversity over z (classifier-feature distances) and unseen input classes (§4.4)."""
+    import torch
+
+    from deepi2i.data.folder import ClassFolderDataset
+    from deepi2i.demo import score
+    from deepi2i.pretrained import load_shapes_classifier
+    from deepi2i.translate import Translator
+    from deepi2i.visualize import to_uint8
+
+    classifier, _ = load_shapes_classifier()
+    unseen = ClassFolderDataset(p.work / "unseen", 64, "all")
+    records = {r["path"]: r for r in json.loads((p.work / "unseen" / "deepi2i_shapes.json").read_text())["images"]}
+    params = [records[q.relative_to(p.work / "unseen").as_posix()] for q in unseen.paths]
+    inputs = torch.stack([to_uint8(unseen[i][0]) for i in range(len(unseen))])
+    seen = ClassFolderDataset(p.work / "trg-eval", 64, "test")
+    seen_x = torch.stack([to_uint8(seen[i][0]) for i in range(0, len(seen), 5)])
+    out: dict[str, dict] = {}
+    for v in [v for v in p.variants() if v.name in ("DeepI2I", "DeepI2I (scratch)")]:
+        for seed in p.seeds:
+            model = run_dir(p, v, seed) / "export"
+            if not model.is_dir():
+                continue
+            t = Translator.from_pretrained(model, device="cpu")
+            names = t.class_names
+            fake = to_uint8(t.translate_tensor(inputs, list(range(len(names))), 1, seed=0)[:, :, 0])
+            row = {"unseen": score(fake, inputs, params, names)}
+            # diversity: mean distance between classifier features of 2 samples (other z) vs of 2 inputs (same z)
+            samples = to_uint8(t.translate_tensor(seen_x, list(range(len(names))), 2, seed=0))  # [N, T, 2, 3, R, R]
+            with torch.no_grad():
+                f = classifier.features(samples.flatten(0, 2)).view(*samples.shape[:3], -1)
+            row["z_distance"] = float((f[:, :, 0] - f[:, :, 1]).norm(dim=-1).mean())
+            row["input_distance"] = float((f[:, :, 0] - f.roll(1, 0)[:, :, 0]).norm(dim=-1).mean())
+            out[f"{v.slug}-s{seed}"] = row
+    (p.work / "reports" / "extra.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
+# ---- tables ----------------------------------------------------------------------------------------
+
+COLUMNS = (("RC", "RC↑"), ("FC", "FC↑"), ("mKIDx100", "mKID×100↓"), ("mFID", "mFID↓"), ("IoU", "IoU↑"),
+           ("center_error_px", "centre err px↓"), ("fg_color_error", "fg colour err↓"), ("bg_color_error", "bg colour err↓"))
+
+
+def load(path: Path) -> dict | None:
+    return json.loads(path.read_text())["summary"] if path.is_file() else None
+
+
+def cell(values: list[float]) -> str:
+    values = [x for x in values if x is not None and not math.isnan(x)]
+    if not values:
+        return "–"
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{mean:.3g}" if abs(mean) < 1 else f"{mean:.1f}"
+    spread = (max(values) - min(values)) / 2
+    return f"{mean:.3f} ± {spread:.3f}" if abs(mean) < 1 else f"{mean:.1f} ± {spread:.1f}"
+
+
+def stage_report(p: Plan) -> Path:
+    reports = p.work / "reports"
+    lines = ["| Method | claim | seeds | " + " | ".join(h for _, h in COLUMNS) + " |",
+             "|---|---|---|" + "---:|" * len(COLUMNS)]
+    for label, name in [("input copied (perfect pose, wrong class)", "baseline-copy"),
+                        ("ideal translation (re-rendered)", "baseline-ideal"),
+                        ("untrained (transfer init, adaptors random)", "untrained")]:
+        s = load(reports / name / "report.json")
+        if s:
+            lines.append(f"| {label} | baseline | – | " + " | ".join(cell([s.get(k)]) for k, _ in COLUMNS) + " |")
+    for v in p.variants():
+        found = [s for seed in p.seeds if (s := load(reports / f"{v.slug}-s{seed}" / "report.json"))]
+        if found:
+            lines.append(f"| {v.name} | {v.claim} | {len(found)} | "
+                         + " | ".join(cell([s.get(k) for s in found]) for k, _ in COLUMNS) + " |")
+    extra = reports / "extra.json"
+    if extra.is_file():
+        lines += ["", "| model | unseen inputs: class acc % | IoU | centre err px | z distance | input distance |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for name, r in json.loads(extra.read_text()).items():
+            u = r["unseen"]
+            lines.append(f"| {name} | {u['class_accuracy']:.1f} | {u['iou']:.3f} | {u['center_error_px']:.2f} | "
+                         f"{r['z_distance']:.2f} | {r['input_distance']:.2f} |")
+    out = p.work / "claims.md"
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return out
+
+
+STAGES = {"data": stage_data, "source": stage_source, "train": stage_train, "eval": stage_eval,
+          "extra": stage_extra, "report": stage_report}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("work", type=Path)
+    ap.add_argument("--quick", action="store_true", help="tiny lengths and data: a smoke run of every stage")
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--only", help="comma list of variant slugs (see --list)")
+    ap.add_argument("--list", action="store_true", help="list the variants and exit")
+    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--source-kimg", type=float, default=192.0, help="source BigGAN length (default 192 = 6,000 steps)")
+    ap.add_argument("--per-class", type=int, default=200, help="translations per class in evaluation (default 200)")
+    args = ap.parse_args()
+    plan = Plan(
+        work=args.work.resolve(),
+        quick=args.quick,
+        seeds=tuple(int(s) for s in args.seeds.split(",")),
+        only=set(args.only.split(",")) if args.only else None,
+        source_kimg=0.64 if args.quick else args.source_kimg,
+        train_kimg=0.32 if args.quick else None,
+        per_class=10 if args.quick else args.per_class,
+    )
+    if args.list:
+        for v in VARIANTS:
+            print(f"{v.slug:<14} claim {v.claim:<8} {v.name}")
+        return
+    plan.work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for name in args.stages.split(","):
+        print(f"== {name}", flush=True)
+        STAGES[name](plan)
+    print(f"done in {time.perf_counter() - started:.0f} s; threads {os.environ.get('OMP_NUM_THREADS', 'default')}")
+
+
+if __name__ == "__main__":
+    main()
