@@ -1,4 +1,4 @@
-"""Throughput of our BigGAN networks: G forward + D forward + backward, as measured in NOTES.md.
+"""Throughput of our BigGAN networks: G forward + D forward + backward, as BigGAN-PyTorch was measured (docs/benchmarks.md).
 
     python benchmarks/networks_speed.py [--repeats 5] [--threads 2]
 
@@ -16,7 +16,7 @@ import torch
 from deepi2i.config import DiscriminatorConfig, GeneratorConfig
 from deepi2i.networks import Discriminator, Generator
 
-CASES = [  # resolution, ch, attention, batch (the rows of NOTES.md's table)
+CASES = [  # resolution, ch, attention, batch (the rows of the BigGAN-PyTorch table in docs/benchmarks.md)
     (32, 16, (), 32),
     (32, 32, (), 32),
     (64, 32, (), 32),

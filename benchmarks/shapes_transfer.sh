@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Shapes benchmark end to end on a CPU: source BigGAN, DeepI2I transferred from it, DeepI2I
-# (scratch), and both evaluated with the same protocol. Results are recorded in docs/results.md.
+# (scratch), and both evaluated with the same protocol. Results are recorded in docs/results/shapes.md.
 #
 #   bash benchmarks/shapes_transfer.sh [WORK_DIR]      (default /tmp/deepi2i-shapes)
 #

@@ -3,7 +3,7 @@
     python benchmarks/train_step.py [--resolution 128] [--ch 16] [--batch 8] [--classes 10]
                                     [--steps 7] [--threads 2] [--phase 2] [--device cpu]
 
-The default is the configuration the official code was timed at in ../shared/NOTES.md (5.3 s per
+The default is the configuration the official code was timed at (docs/benchmarks.md: 5.3 s per
 phase-2 iteration at 128 px, ch 16, batch 8, 10 classes, attention at 64, on 2 CPU cores): one
 discriminator step plus one generator/adaptor step with the reconstruction loss. The networks
 start from a random BigGAN source of the same architecture (weights do not change the cost) and
