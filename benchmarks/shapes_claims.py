@@ -171,17 +171,27 @@ def stage_eval(p: Plan) -> None:
                 evaluate(p, model, reports / f"{v.slug}-s{seed}", ["--name", f"{v.name} (seed {seed})"])
 
 
+def eval_classifier(p: Plan) -> tuple[object, list[str]]:
+    """The RC classifier `evaluate` trained on trg-eval's train split (from the cache) and its class names."""
+    from deepi2i.data.folder import ClassFolderDataset
+    from deepi2i.metrics.classifier import ImageClassifier
+
+    cached = sorted((p.work / "eval-cache").glob("classifier-small-*.pt"))
+    if len(cached) != 1:
+        sys.exit(f"expected one trg-eval RC classifier in {p.work / 'eval-cache'}, found {len(cached)}: run the eval stage")
+    return ImageClassifier.load(cached[0]), ClassFolderDataset(p.work / "trg-eval", 64, "train").class_names
+
+
 def stage_extra(p: Plan) -> None:
     """Claim 5: diversity over z (classifier-feature distances) and unseen input classes (§4.4)."""
     import torch
 
     from deepi2i.data.folder import ClassFolderDataset
     from deepi2i.demo import score
-    from deepi2i.pretrained import load_shapes_classifier
     from deepi2i.translate import Translator
     from deepi2i.visualize import to_uint8
 
-    classifier, _ = load_shapes_classifier()
+    classifier, names_clf = eval_classifier(p)
     unseen = ClassFolderDataset(p.work / "unseen", 64, "all")
     records = {r["path"]: r for r in json.loads((p.work / "unseen" / "deepi2i_shapes.json").read_text())["images"]}
     params = [records[q.relative_to(p.work / "unseen").as_posix()] for q in unseen.paths]
@@ -197,7 +207,7 @@ def stage_extra(p: Plan) -> None:
             t = Translator.from_pretrained(model, device="cpu")
             names = t.class_names
             fake = to_uint8(t.translate_tensor(inputs, list(range(len(names))), 1, seed=0)[:, :, 0])
-            row = {"unseen": score(fake, inputs, params, names)}
+            row = {"unseen": score(fake, inputs, params, names, (classifier, names_clf))}
             # diversity: mean distance between classifier features of 2 samples (other z) vs of 2 inputs (same z)
             samples = to_uint8(t.translate_tensor(seen_x, list(range(len(names))), 2, seed=0))  # [N, T, 2, 3, R, R]
             with torch.no_grad():
@@ -258,8 +268,36 @@ def stage_report(p: Plan) -> Path:
     return out
 
 
+def stage_ship(p: Plan) -> None:
+    """Copy the source BigGAN, the seed-0 DeepI2I run and the trg-eval RC classifier into the package
+    (src/deepi2i/weights/), each with a MODEL_CARD.md naming the command that made it."""
+    from deepi2i.pretrained import save_shapes_classifier
+
+    weights = Path(__file__).resolve().parents[1] / "src" / "deepi2i" / "weights"
+    command = f"python benchmarks/shapes_claims.py WORK --seeds {','.join(map(str, p.seeds))} --source-kimg {p.source_kimg}"
+    deepi2i = next(v for v in VARIANTS if v.slug == "deepi2i")
+    shipped = {
+        "shapes-source": (p.work / "source" / "export", f"{command} --stages data,source"),
+        "shapes": (run_dir(p, deepi2i, p.seeds[0]) / "export", f"{command} --only deepi2i --stages data,source,train"),
+    }
+    for name, (export, how) in shipped.items():
+        folder = weights / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for f in [export / "config.json", *sorted(export.glob("*.safetensors"))]:
+            shutil.copy(f, folder / f.name)
+        (folder / "MODEL_CARD.md").write_text(
+            f"# {name}\n\nMade by deepi2i's `{how}` (the run's own config.json lists every setting).\n"
+            "Results, data and seeds: docs/results/shapes.md.\n"
+        )
+    classifier, names = eval_classifier(p)
+    save_shapes_classifier(classifier, names, weights / "shapes-classifier",
+                           made_by=f"deepi2i evaluate's RC classifier on trg-eval's train split ({command} --stages eval)")
+    print(f"shipped {', '.join(shipped)} and the Shapes classifier into {weights}")
+
+
 STAGES = {"data": stage_data, "source": stage_source, "train": stage_train, "eval": stage_eval,
-          "extra": stage_extra, "report": stage_report}
+          "extra": stage_extra, "report": stage_report, "ship": stage_ship}
 
 
 def main() -> None:
@@ -269,7 +307,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--only", help="comma list of variant slugs (see --list)")
     ap.add_argument("--list", action="store_true", help="list the variants and exit")
-    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--stages", default="data,source,train,eval,extra,report", help="comma list; also: ship")
     ap.add_argument("--source-kimg", type=float, default=192.0, help="source BigGAN length (default 192 = 6,000 steps)")
     ap.add_argument("--per-class", type=int, default=200, help="translations per class in evaluation (default 200)")
     args = ap.parse_args()

@@ -22,6 +22,7 @@ import torch
 from deepi2i.checkpoint import atomic_write_bytes
 from deepi2i.data.shapes import SHAPE_NAMES, render_array
 from deepi2i.data.shapes_benchmark import TARGET, image_params
+from deepi2i.metrics.classifier import ImageClassifier
 from deepi2i.metrics.pose import PoseAccumulator, pose_scores
 from deepi2i.pretrained import load_shapes_classifier
 from deepi2i.translate import Translator
@@ -67,11 +68,17 @@ def render_inputs(class_names: list[str], n: int, resolution: int, seed: int = D
 
 
 def score(
-    outputs: torch.Tensor, inputs: torch.Tensor, params: list[dict[str, Any]], class_names: list[str]
+    outputs: torch.Tensor,
+    inputs: torch.Tensor,
+    params: list[dict[str, Any]],
+    class_names: list[str],
+    classifier: tuple[ImageClassifier, list[str]] | None = None,
 ) -> dict[str, float]:
     """Class accuracy, IoU, centre and colour errors of outputs uint8 [N, T, 3, R, R] (T = all classes),
-    and of the inputs copied, over the pairs whose target differs from the input's class."""
-    classifier, clf_names = load_shapes_classifier()
+    and of the inputs copied, over the pairs whose target differs from the input's class.
+
+    `classifier`: (model, its class names); default the shipped Shapes classifier."""
+    classifier, clf_names = classifier or load_shapes_classifier()
     column = [clf_names.index(c) for c in class_names]  # model class t -> classifier class
     mine, copy = PoseAccumulator(), PoseAccumulator()
     hit = copy_hit = total = 0
