@@ -75,7 +75,12 @@ class Plan:
     source_kimg: float
     train_kimg: float | None  # None: the preset's
     per_class: int
+    source: str | None = None  # an existing source export (e.g. the shipped "shapes-source"): no pretraining
     log: list[str] = field(default_factory=list)
+
+    @property
+    def source_export(self) -> str:
+        return self.source or str(self.work / "source" / "export")
 
     def variants(self) -> list[Variant]:
         return [v for v in VARIANTS if self.only is None or v.slug in self.only]
@@ -120,6 +125,9 @@ def common(p: Plan) -> list[str]:
 
 
 def stage_source(p: Plan) -> None:
+    if p.source is not None:
+        print(f"  using the source {p.source} (no pretraining)")
+        return
     run([*DEEPI2I, "pretrain", "--data", str(p.work / "src"), "--out", str(p.work / "source"), "--kimg", str(p.source_kimg),
          *common(p)], p.work / "logs" / "source.log")
 
@@ -134,7 +142,7 @@ def stage_train(p: Plan) -> None:
             out = run_dir(p, v, seed)
             if (out / "export" / "config.json").is_file():
                 continue
-            src = ["--scratch"] if v.scratch else ["--source", str(p.work / "source" / "export"), "--class-map", "names"]
+            src = ["--scratch"] if v.scratch else ["--source", p.source_export, "--class-map", "names"]
             length = ["--kimg", str(p.train_kimg)] if p.train_kimg is not None else []
             run([*DEEPI2I, "train", "--data", str(p.work / v.data), "--out", str(out), "--seed", str(seed), *src, *length,
                  *v.args, *common(p)], p.work / "logs" / f"{out.name}.log")
@@ -153,7 +161,7 @@ def untrained_model(p: Plan) -> Path:
     """DeepI2I as transfer leaves it before any training (adaptors random): a 0-kimg run's export."""
     out = p.work / "runs" / "untrained"
     if not (out / "export" / "config.json").is_file():
-        run([*DEEPI2I, "train", "--data", str(p.work / "trg"), "--out", str(out), "--source", str(p.work / "source" / "export"),
+        run([*DEEPI2I, "train", "--data", str(p.work / "trg"), "--out", str(out), "--source", p.source_export,
              "--class-map", "names", "--kimg", "0", *common(p)], p.work / "logs" / "untrained.log")
     return out / "export"
 
@@ -310,6 +318,8 @@ def main() -> None:
     ap.add_argument("--stages", default="data,source,train,eval,extra,report", help="comma list; also: ship")
     ap.add_argument("--source-kimg", type=float, default=192.0, help="source BigGAN length (default 192 = 6,000 steps)")
     ap.add_argument("--per-class", type=int, default=200, help="translations per class in evaluation (default 200)")
+    ap.add_argument("--source", help="start every transfer from this source export or shipped name (e.g. shapes-source) "
+                    "instead of pretraining one")
     args = ap.parse_args()
     plan = Plan(
         work=args.work.resolve(),
@@ -319,6 +329,7 @@ def main() -> None:
         source_kimg=0.64 if args.quick else args.source_kimg,
         train_kimg=0.32 if args.quick else None,
         per_class=10 if args.quick else args.per_class,
+        source=args.source,
     )
     if args.list:
         for v in VARIANTS:

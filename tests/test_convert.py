@@ -83,6 +83,8 @@ def test_load_biggan_pytorch_then_overrides(biggan_dir):
     assert (d.config.ch, d.config.attention) == (8, (64,))
     g2, _ = load_biggan_pytorch(biggan_dir, sn_eps=1e-8)
     assert g2.config.sn_eps == 1e-8
+    with pytest.raises(ValueError, match="unknown override.s. sn_esp"):  # a typo is an error, not ignored
+        load_biggan_pytorch(biggan_dir, sn_esp=1e-8)
 
 
 def test_default_generator_is_g_ema_and_g_is_selectable(biggan_dir, biggan_vectors, tmp_path, caplog):

@@ -146,6 +146,10 @@ def load_biggan_pytorch(
         raise FileNotFoundError(f"{folder} is not a folder; expected one holding G_ema.pth (or G.pth) and D.pth")
     g_path = _pick_generator_file(folder, generator_file)
     g_state, d_state = read_state(g_path), read_state(folder / "D.pth")
+    known = {f.name for f in (*dataclasses.fields(GeneratorConfig), *dataclasses.fields(DiscriminatorConfig))}
+    unknown = sorted(set(overrides) - known)
+    if unknown:  # a typo must not be ignored silently
+        raise ValueError(f"unknown override(s) {', '.join(unknown)}; GeneratorConfig/DiscriminatorConfig fields: {', '.join(sorted(known))}")
     g_config = detect_generator_config(g_state, **overrides)
     d_config = detect_discriminator_config(d_state, **overrides)
     if d_config.resolution != g_config.resolution:
@@ -212,6 +216,10 @@ def load_deepi2i_official(path: str | Path, adaptor_weight: float = 0.1, **overr
     e_path = folder / "E1.pth" if (folder / "E1.pth").is_file() else folder / "D.pth"
     e_state = {k: v for k, v in read_state(e_path).items() if not k.startswith(HEAD_KEYS)}
     a_state = read_state(folder / "A1.pth")
+    known = {f.name for f in (*dataclasses.fields(GeneratorConfig), *dataclasses.fields(DiscriminatorConfig))}
+    unknown = sorted(set(overrides) - known)
+    if unknown:  # a typo must not be ignored silently
+        raise ValueError(f"unknown override(s) {', '.join(unknown)}; GeneratorConfig/DiscriminatorConfig fields: {', '.join(sorted(known))}")
     g_config = detect_generator_config(g_state, **overrides)
     d_config = detect_discriminator_config(d_state, **overrides)
     e_config = dataclasses.replace(detect_discriminator_config(e_state, **overrides), n_classes=d_config.n_classes)
