@@ -73,8 +73,7 @@ def save_shapes_classifier(classifier: ImageClassifier, class_names: list[str], 
 
 def load_shapes_classifier(folder: str | Path | None = None) -> tuple[ImageClassifier, list[str]]:
     """(classifier of uint8 images [B, 3, 64, 64] -> logits, its class names), in eval mode on the CPU."""
-    from safetensors.torch import load_file
-
+    from deepi2i.checkpoint import read_safetensors
     from deepi2i.metrics.classifier import ImageClassifier
 
     folder = Path(folder) if folder is not None else Path(str(resources.files("deepi2i") / "weights" / CLASSIFIER_FOLDER))
@@ -83,5 +82,5 @@ def load_shapes_classifier(folder: str | Path | None = None) -> tuple[ImageClass
         raise FileNotFoundError(f"the Shapes classifier is missing from this installation ({folder})")
     meta = json.loads(path.read_text())
     model = ImageClassifier(meta["backbone"], int(meta["n_classes"]), meta["input_size"])
-    model.load_state_dict(load_file(folder / "classifier.safetensors"))
+    model.load_state_dict(read_safetensors(folder / "classifier.safetensors", "the Shapes classifier"))
     return model.eval(), list(meta["class_names"])
