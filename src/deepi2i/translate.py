@@ -334,7 +334,9 @@ class Translator:
 
         x is [N, 3, R, R], uint8 or float in [-1, 1]. The jobs of all inputs are cut into batches of
         `batch_size` the same way whatever the caller, so the API, `translate_files` and `tsne_files`
-        run identical forward passes and give bit-identical pixels.
+        run identical forward passes and give bit-identical pixels. The encoder and adaptors run
+        once per input, not once per output: one input into all of a model's classes costs one
+        encoder pass and the generator passes.
         """
         _check_sampling(samples, truncation)
         if not targets:
@@ -342,17 +344,28 @@ class Translator:
         n, t = x.shape[0], len(targets)
         dim = self.model.config.generator.dim_z_used
         total = n * t * samples
+        skips: dict[int, dict[int, Tensor]] = {}  # input index -> its w_l * adaptor features (one input each)
         for start in range(0, total, self.batch_size):
             jobs = [
                 (q // (t * samples), q // samples % t, q % samples)
                 for q in range(start, min(total, start + self.batch_size))
             ]
-            ii = torch.tensor([i for i, _, _ in jobs])
-            src = x[ii]
-            src = to_model_range(src) if src.dtype == torch.uint8 else src.float()
+            inputs = sorted({i for i, _, _ in jobs})
+            for i in [i for i in skips if i < inputs[0]]:  # jobs are input-major: earlier inputs are done
+                del skips[i]
+            new = [i for i in inputs if i not in skips]
+            if new:
+                src = x[torch.tensor(new)]
+                src = to_model_range(src) if src.dtype == torch.uint8 else src.float()
+                with torch.inference_mode():
+                    features = self.model.skips(src.to(self.device))  # {r: [len(new), C, r, r]}
+                for k, i in enumerate(new):
+                    skips[i] = {r: f[k : k + 1] for r, f in features.items()}
             y = torch.tensor([targets[j] for _, j, _ in jobs], dtype=torch.long, device=self.device)
-            z = torch.stack([latent(dim, seed, i, k, truncation) for i, _, k in jobs])
-            out = self.model.translate(src.to(self.device), y, z.to(self.device)).float().cpu()
+            z = torch.stack([latent(dim, seed, i, k, truncation) for i, _, k in jobs]).to(self.device)
+            batch_skips = {r: torch.cat([skips[i][r] for i, _, _ in jobs]) for r in skips[inputs[0]]}
+            with torch.inference_mode():
+                out = self.model.generator(z, y, skips=batch_skips).float().cpu()  # [len(jobs), 3, R, R]
             if not bool(torch.isfinite(out).all()):
                 raise ValueError(
                     "the model produced NaN or infinite pixels (they would be saved as black images); "
