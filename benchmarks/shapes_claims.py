@@ -49,6 +49,8 @@ class Variant:
 # Same length (the preset's) for every variant; the recipe is the shapes64 preset's defaults.
 VARIANTS: tuple[Variant, ...] = (
     Variant("deepi2i", "DeepI2I", "1,2,3,4"),
+    Variant("paper-weights", "DeepI2I with the paper's weights (w_l 0.1, λ_rec 1, α_32 0.01)", "recipe",
+            ("--adaptor-weights", "0.1", "--lambda-rec", "1", "--rec-weights", "4:0.1,8:0.1,16:0.1,32:0.01")),
     Variant("scratch", "DeepI2I (scratch)", "1,2", scratch=True),
     Variant("deepi2i-500", "DeepI2I, 500/class", "1", data="trg500"),
     Variant("scratch-500", "DeepI2I (scratch), 500/class", "1", data="trg500", scratch=True),
