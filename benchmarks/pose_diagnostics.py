@@ -82,7 +82,7 @@ def diagnose(model: DeepI2I, x: torch.Tensor, y_src: torch.Tensor, seed: int = 0
             "phi_rms": rms(acts[r]),
             "skip_rms": rms(c.weight(r) * a),
             "skip_over_phi": rms(c.weight(r) * a) / max(rms(acts[r]), 1e-12),
-            "rec_term": float(per_level[r]),
+            "rec_term": float(per_level[r].detach()),
             "grad_rec_over_adv": float(gr.norm()) / max(float(ga.norm()), 1e-12),
         }
 
@@ -95,8 +95,8 @@ def diagnose(model: DeepI2I, x: torch.Tensor, y_src: torch.Tensor, seed: int = 0
     dz = float((base - other_z).abs().mean())
     return {
         "levels": {str(r): v for r, v in rows.items()},
-        "adv": float(adv),
-        "rec": float(rec),
+        "adv": float(adv.detach()),
+        "rec": float(rec.detach()),
         "input_change": float((base - other_x).abs().mean()),
         "z_change": dz,
         "class_change": float((base - other_y).abs().mean()),
