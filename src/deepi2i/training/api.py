@@ -171,9 +171,10 @@ def train(
                 src = source
             else:
                 from deepi2i.convert import load_biggan
+                from deepi2i.pretrained import resolve_model
 
                 src = load_biggan(source)
-                info["source"] = str(Path(source).resolve())
+                info["source"] = str(resolve_model(source).resolve())  # a shipped name -> its folder
             config = resolve_transfer_config(config, src)
             if class_map is not None or config.class_rows is None:
                 names = config.model.class_names or tuple(str(i) for i in range(config.model.n_classes))
