@@ -323,7 +323,7 @@ def main() -> None:
     ap.add_argument("--only", help="comma list of variant slugs (see --list)")
     ap.add_argument("--list", action="store_true", help="list the variants and exit")
     ap.add_argument("--stages", default="data,source,train,eval,extra,report", help="comma list; also: ship")
-    ap.add_argument("--source-kimg", type=float, default=192.0, help="source BigGAN length (default 192 = 6,000 steps)")
+    ap.add_argument("--source-kimg", type=float, default=144.0, help="source BigGAN length (default 144 = 4,500 steps)")
     ap.add_argument("--per-class", type=int, default=200, help="translations per class in evaluation (default 200)")
     ap.add_argument("--fc", action="store_true", help="also score FC (a classifier trained per model)")
     ap.add_argument("--source", help="start every transfer from this source export or shipped name (e.g. shapes-source) "

@@ -481,7 +481,8 @@ def test_an_export_with_nan_weights_is_refused_and_nan_outputs_are_errors(
     assert not (tmp_path / "o").exists()
 
     translator = Translator(DeepI2I(tiny(resolution=32, ch=4, n_classes=3)), device="cpu")
-    monkeypatch.setattr(translator.model, "translate", lambda x, y, z: torch.full_like(x, float("nan")))
+    # the Translator runs the encoder once per input, then the generator: make the generator emit NaN
+    monkeypatch.setattr(translator.model.generator, "forward", lambda z, y=None, **_: torch.full((len(z), 3, 32, 32), float("nan")))
     with pytest.raises(ValueError, match="NaN or infinite pixels"):
         translator(torch.zeros(3, 32, 32), to=0, seed=0)
 

@@ -245,6 +245,9 @@ class DeepI2IConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeepI2IConfig:
+        data = dict(data)
+        if isinstance(data.get("adaptor_weights"), Mapping):  # JSON made the levels strings
+            data["adaptor_weights"] = {int(k): float(v) for k, v in data["adaptor_weights"].items()}
         return from_dict(cls, data)
 
 
@@ -524,7 +527,7 @@ def shapes64(n_classes: int = 10, ch: int = 8, class_names: Sequence[str] | None
 
 # w_l of the Shapes recipe (the paper: 0.1 everywhere). The input must be audible where its place,
 # size and colours live (4 and 8 px) but not force its silhouette (16, 32 px); chosen on the
-# validation split among three candidates (docs/results/shapes.md, docs/deviations.md).
+# validation split between two candidates (docs/results/shapes.md, docs/deviations.md).
 SHAPES_ADAPTOR_WEIGHTS: dict[int, float] = {4: 1.0, 8: 1.0, 16: 0.3, 32: 0.1}
 
 
@@ -539,8 +542,9 @@ _TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     },
     "shapes64": {
         "model": lambda n, names: shapes64(n, class_names=names),
-        # ~3000 steps (~25 CPU minutes) pretraining; 100 + 1400 steps DeepI2I (~15 minutes).
-        "pretrain": {"kimg": 96.0, "ema_decay": 0.999},
+        # 4,500 steps pretraining (3,000 drew blobs; 4,500 draws class-specific shapes: docs/results/shapes.md);
+        # 100 + 1,400 steps DeepI2I.
+        "pretrain": {"kimg": 144.0, "ema_decay": 0.999},
         "translate": {"phase1_kimg": 3.2, "kimg": 48.0},
         "common": {"batch_size": 32, "log_every": 10, "sample_every": 200, "checkpoint_every": 100},
     },

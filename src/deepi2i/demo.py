@@ -150,7 +150,7 @@ def train_demo_model(out: str | Path, kimg: float = 9.6, seed: int = 0, progress
     out = Path(out)
     data = out / "data"
     if not (data / "deepi2i_manifest.json").is_file():
-        make_shapes(data, domain="target", resolution=64, seed=0)
+        make_shapes(data, domain="target", resolution=64, seed=0, progress=progress)
     config = preset_config("shapes64", "translate", data, kimg=kimg, phase1_kimg=min(kimg / 4, 3.2), seed=seed)
     result = train(data, out / "run", config, "shapes-source", class_map="names", progress=progress)
     assert result.export is not None

@@ -155,6 +155,7 @@ def make_shapes(
     *,
     test_fraction: float = DEFAULT_TEST_FRACTION,
     workers: int = 1,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Write OUT/<class>/<index>.png, OUT/deepi2i_shapes.json (per-image parameters) and the split manifest.
 
@@ -180,7 +181,7 @@ def make_shapes(
             rel = f"{name}/{i:05d}.png"
             tasks.append((os.fspath(out / rel), params))
             records.append({"path": rel, "class_index": SHAPE_INDEX[name], **params.to_dict()})
-    bar = dict(total=len(tasks), desc=f"rendering {domain.name} shapes", unit="img")
+    bar = dict(total=len(tasks), desc=f"rendering {domain.name} shapes", unit="img", disable=not progress)
     if workers <= 1:
         for task in tqdm(tasks, **bar):
             _render_one(task)
