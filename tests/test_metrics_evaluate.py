@@ -450,3 +450,14 @@ def test_baselines_are_checked(shapes, shapes_model, colours, colour_model, tmp_
     cfg = EvalConfig(per_class=2, metrics=("rc",), baseline="ideal", device="cpu", cache_dir=str(tmp_path))
     with pytest.raises(ValueError, match="needs a Shapes dataset"):
         evaluate(colour_model, colours, tmp_path / "r2", cfg, progress=False)
+
+
+def test_evaluate_compare_never_replaces_another_file_without_overwrite(runs, tmp_path):
+    out = tmp_path / "table.md"
+    out.write_text("my notes\n", encoding="utf-8")
+    code, _, err = cli("evaluate-compare", str(runs["first"]), "--out", str(out))
+    assert code == 2 and "already exists with other content; pass --overwrite" in err
+    assert out.read_text(encoding="utf-8") == "my notes\n"
+    assert cli("evaluate-compare", str(runs["first"]), "--out", str(out), "--overwrite")[0] == 0
+    assert cli("evaluate-compare", str(runs["first"]), "--out", str(out))[0] == 0  # the same table again: fine
+    assert "| Method |" in out.read_text(encoding="utf-8")

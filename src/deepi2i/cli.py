@@ -137,6 +137,7 @@ def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("reports", nargs="+", metavar="REPORT.json", help="report.json files (or their folders)")
     p.add_argument("--out", required=True, metavar="TABLE.md", help="markdown file to write")
     p.add_argument("--labels", nargs="+", help="row names, one per report (default: each report's name)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file with other content")
     p.set_defaults(func=_cmd_evaluate_compare)
 
 
@@ -189,7 +190,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 def _cmd_evaluate_compare(args: argparse.Namespace) -> None:
     from deepi2i.metrics import write_comparison
 
-    out = write_comparison(args.reports, args.out, args.labels)
+    out = write_comparison(args.reports, args.out, args.labels, overwrite=args.overwrite)
     print(out.read_text(encoding="utf-8").split("\n## ")[0].rstrip())
     print(f"wrote {out}")
 

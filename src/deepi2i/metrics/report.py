@@ -262,8 +262,17 @@ def compare_reports(paths: Sequence[StrPath], labels: Sequence[str] | None = Non
     return "\n".join(lines) + "\n"
 
 
-def write_comparison(paths: Sequence[StrPath], out: StrPath, labels: Sequence[str] | None = None) -> Path:
+def write_comparison(
+    paths: Sequence[StrPath], out: StrPath, labels: Sequence[str] | None = None, overwrite: bool = False
+) -> Path:
+    """Write the side-by-side table to `out` (atomically; an existing different file needs `overwrite`)."""
+    from deepi2i.checkpoint import OutputExistsError, atomic_write_bytes
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(compare_reports(paths, labels), encoding="utf-8")
+    text = compare_reports(paths, labels)
+    if out.is_dir():
+        raise IsADirectoryError(f"--out {out} is a folder; give a file name such as table.md")
+    if out.exists() and not overwrite and out.read_text(encoding="utf-8", errors="replace") != text:
+        raise OutputExistsError(f"{out} already exists with other content; pass --overwrite to replace it")
+    atomic_write_bytes(out, text.encode("utf-8"))
     return out
