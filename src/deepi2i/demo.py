@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from deepi2i.checkpoint import atomic_write_bytes
+from deepi2i.checkpoint import atomic_write, atomic_write_bytes
 from deepi2i.data.shapes import SHAPE_NAMES, render_array
 from deepi2i.data.shapes_benchmark import TARGET, image_params
 from deepi2i.metrics.classifier import ImageClassifier
@@ -117,10 +119,6 @@ def run_demo(
     progress: bool = True,
 ) -> DemoSummary:
     """Write OUT/grid.png (grid_inputs inputs x every class) and OUT/summary.json; return the summary."""
-    import time
-
-    from tqdm.auto import tqdm
-
     started = time.perf_counter()
     out = Path(out)
     translator = Translator.from_pretrained(model, device=device)
@@ -131,8 +129,7 @@ def run_demo(
     with tqdm(total=n * len(names), desc="translating", unit="img", disable=not progress) as bar:
         fake = translator.translate_tensor(inputs, targets, 1, seed, progress=bar.update)  # [N, T, 1, 3, R, R]
     grid = translation_grid(inputs[:grid_inputs], fake[:grid_inputs], names)
-    out.mkdir(parents=True, exist_ok=True)
-    grid.save(out / "grid.png")
+    atomic_write(out / "grid.png", lambda f: grid.save(f, format="PNG"))
     scores = score(to_uint8(fake[:eval_inputs, :, 0]), inputs[:eval_inputs], params[:eval_inputs], names)
     summary = DemoSummary(
         model=str(model), inputs=eval_inputs, seconds=time.perf_counter() - started, **scores  # type: ignore[arg-type]
