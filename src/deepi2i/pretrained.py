@@ -23,11 +23,16 @@ SHIPPED: dict[str, str] = {
 }
 
 
+def _weights(name: str) -> Path:
+    """The package's weights/<name> folder (present or not)."""
+    return Path(str(resources.files("deepi2i") / "weights" / name))
+
+
 def shipped_path(name: str) -> Path:
     """The folder of shipped model `name` (ValueError for an unknown name, FileNotFoundError if absent)."""
     if name not in SHIPPED:
         raise ValueError(f"{name!r} is not a shipped model; shipped: {', '.join(SHIPPED)}")
-    folder = Path(str(resources.files("deepi2i") / "weights" / name))
+    folder = _weights(name)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"the shipped model {name!r} is missing from this installation ({folder})")
     return folder
@@ -76,7 +81,7 @@ def load_shapes_classifier(folder: str | Path | None = None) -> tuple[ImageClass
     from deepi2i.checkpoint import read_safetensors
     from deepi2i.metrics.classifier import ImageClassifier
 
-    folder = Path(folder) if folder is not None else Path(str(resources.files("deepi2i") / "weights" / CLASSIFIER_FOLDER))
+    folder = Path(folder) if folder is not None else _weights(CLASSIFIER_FOLDER)
     path = folder / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"the Shapes classifier is missing from this installation ({folder})")
