@@ -286,7 +286,7 @@ def stage_report(p: Plan) -> Path:
 def stage_ship(p: Plan) -> None:
     """Copy the source BigGAN, the seed-0 DeepI2I run and the trg-eval RC classifier into the package
     (src/deepi2i/weights/), each with a MODEL_CARD.md naming the command that made it."""
-    from deepi2i.pretrained import save_shapes_classifier
+    from deepi2i.metrics.classifier import save_classifier
 
     weights = Path(__file__).resolve().parents[1] / "src" / "deepi2i" / "weights"
     command = f"python benchmarks/shapes_claims.py WORK --seeds {','.join(map(str, p.seeds))} --source-kimg {p.source_kimg}"
@@ -306,7 +306,7 @@ def stage_ship(p: Plan) -> None:
             "Results, data and seeds: docs/results/shapes.md.\n"
         )
     classifier, names = eval_classifier(p)
-    save_shapes_classifier(classifier, names, weights / "shapes-classifier",
+    save_classifier(classifier, names, weights / "shapes-classifier",
                            made_by=f"deepi2i evaluate's RC classifier on trg-eval's train split ({command} --stages eval)")
     print(f"shipped {', '.join(shipped)} and the Shapes classifier into {weights}")
 

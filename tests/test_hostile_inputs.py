@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from deepi2i.checkpoint import OutputExistsError, atomic_write_bytes
+from deepi2i._io import OutputExistsError, atomic_write_bytes
 from deepi2i.cli import main
 from deepi2i.config import tiny
 from deepi2i.data import make_shapes

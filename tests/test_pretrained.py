@@ -15,7 +15,8 @@ from deepi2i import DeepI2I
 from deepi2i.cli import main
 from deepi2i.convert import load_biggan
 from deepi2i.demo import render_inputs, score
-from deepi2i.pretrained import SHIPPED, load_shapes_classifier, resolve_model, shipped_path
+from deepi2i.metrics.classifier import load_classifier
+from deepi2i.pretrained import SHIPPED, resolve_model, shipped_path
 from deepi2i.translate import Translator
 from deepi2i.visualize import to_uint8
 
@@ -45,7 +46,7 @@ def test_shipped_models_load_by_name():
     assert model.class_names == TARGET_CLASSES and model.config.resolution == 64
     source = load_biggan("shapes-source")
     assert len(source.class_names) == 26 and set(TARGET_CLASSES) <= set(source.class_names)
-    classifier, names = load_shapes_classifier()
+    classifier, names = load_classifier()
     assert sorted(names) == TARGET_CLASSES and not classifier.training
 
 
@@ -57,7 +58,7 @@ def fresh() -> tuple[torch.Tensor, list[dict]]:
 
 def test_the_shapes_classifier_recognises_real_images(fresh):
     inputs, params = fresh
-    classifier, names = load_shapes_classifier()
+    classifier, names = load_classifier()
     with torch.no_grad():
         pred = classifier(inputs).argmax(1)
     truth = torch.tensor([names.index(p["shape"]) for p in params])

@@ -9,94 +9,55 @@ Every tensor loaded is checked to be finite: NaN weights would otherwise give bl
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
-from deepi2i import __version__
+from deepi2i._io import OutputExistsError, atomic_write_bytes, check_output_folder
 from deepi2i.config import BigGANConfig, DeepI2IConfig
-
-if TYPE_CHECKING:
-    from deepi2i.networks import DeepI2I
-    from deepi2i.networks.biggan import BigGAN
+from deepi2i.pretrained import resolve_model
+from deepi2i.version import __version__
 
 M = TypeVar("M", bound=nn.Module)
 FORMAT = "deepi2i-export"
 _KINDS: dict[str, type] = {"DeepI2I": DeepI2IConfig, "BigGAN": BigGANConfig}
+# kind -> model class, filled in by every `Exportable` subclass as it is defined, so this module
+# never imports the networks (they import it) and a new model family registers itself.
+_MODELS: dict[str, type[Exportable]] = {}
 
 
-class OutputExistsError(FileExistsError):
-    """An output path already holds something else; replacing it needs `--overwrite` (overwrite=True)."""
+class Exportable:
+    """`save_pretrained` / `from_pretrained` in the export format for a model made of named networks.
+
+    A subclass defines `config` (a dataclass whose class is `<Kind>Config`) and `networks()`, and
+    is registered under its class name as the export's `kind`.
+    """
+
+    config: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _MODELS[cls.__name__] = cls
+
+    def networks(self) -> Mapping[str, nn.Module]:
+        raise NotImplementedError
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        return save_export(directory, self.config, self.networks())
+
+    @classmethod
+    def from_pretrained(cls: type[E], directory: str | Path, map_location: str | torch.device = "cpu") -> E:
+        return load_export(directory, expect=cls, map_location=map_location)
 
 
-# Temp files of `atomic_write`: `.<name>.<random>.tmp`; a kill between create and rename leaves one.
-TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where Linux allows (changing it races threads)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call `write(f)` on a temp file in the same folder, fsync, then rename: a crash or kill
-    never leaves a half-written file behind under `path`. The rename replaces a symlink planted at
-    `path` instead of writing through it, and the file gets the permissions a plain `open` would
-    (mkstemp's are 0600, which hid outputs from other users of a shared machine)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write {path}: it is a folder")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda f: f.write(data))
-
-
-def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Delete `atomic_write` temp files a killed process left in `folder` (call only while owning it)."""
-    removed = []
-    if folder.is_dir():
-        for p in folder.iterdir():
-            if TEMP_FILE.match(p.name) and p.is_file() and not p.is_symlink():
-                p.unlink(missing_ok=True)
-                removed.append(p)
-    return removed
-
-
-def check_output_folder(path: str | Path, option: str = "--out") -> Path:
-    """`path` as a folder to write into: an existing file there is a clear error, not a traceback later."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise NotADirectoryError(f"{option} {p} is a file, not a folder; choose a folder path")
-    return p
+E = TypeVar("E", bound=Exportable)
 
 
 # ---- the one safe reader ------------------------------------------------------------------------
@@ -271,8 +232,6 @@ def _same_export(out: Path, meta: Mapping[str, Any], networks: Mapping[str, nn.M
 def read_export_config(directory: str | Path) -> tuple[str, Any]:
     """(kind, config) of an export folder (or a shipped model's name), with errors that say what
     the folder should hold."""
-    from deepi2i.pretrained import resolve_model
-
     d = resolve_model(directory)
     path = d / "config.json"
     if not path.is_file():
@@ -293,17 +252,13 @@ def read_export_config(directory: str | Path) -> tuple[str, Any]:
         raise ValueError(f"{path} holds an invalid {meta['kind']} config: {err}; restore the file or export the model again") from err
 
 
-def load_export(
-    directory: str | Path, expect: type | None = None, map_location: str | torch.device = "cpu"
-) -> DeepI2I | BigGAN:
+def load_export(directory: str | Path, expect: type | None = None, map_location: str | torch.device = "cpu") -> Any:
     """Build the model an export describes and load every network strictly; returns it in eval mode."""
-    from deepi2i.networks import DeepI2I
-    from deepi2i.networks.biggan import BigGAN
-    from deepi2i.pretrained import resolve_model
-
     directory = resolve_model(directory)
     kind, config = read_export_config(directory)
-    model: DeepI2I | BigGAN = build_empty(DeepI2I if kind == "DeepI2I" else BigGAN, config)
+    if kind not in _MODELS:
+        raise ValueError(f"{directory} holds a {kind} export, but no {kind} model is defined (import its module first)")
+    model = build_empty(_MODELS[kind], config)
     if expect is not None and not isinstance(model, expect):
         hint = (
             f": a BigGAN is a transfer source; train DeepI2I from it with `deepi2i train --source {directory} ...`"

@@ -778,7 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="deepi2i",
         description="DeepI2I: many-class image-to-image translation transferred from a pretrained BigGAN.",
     )
-    from deepi2i import __version__
+    from deepi2i.version import __version__
 
     parser.add_argument("--version", action="version", version=f"deepi2i {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

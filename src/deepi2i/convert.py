@@ -35,6 +35,7 @@ from deepi2i.config import (
 )
 from deepi2i.networks import DeepI2I, Discriminator, Generator
 from deepi2i.networks.biggan import BigGAN
+from deepi2i.pretrained import resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,6 @@ def biggan_from_pytorch(src: str | Path, generator_file: str | None = None, **ov
 def load_biggan(path: str | Path, generator_file: str | None = None, **overrides: Any) -> BigGAN:
     """A transfer source: our BigGAN export (or a shipped one's name, e.g. 'shapes-source'), or a
     BigGAN-PyTorch folder (converted on the fly)."""
-    from deepi2i.pretrained import resolve_model
-
     path = resolve_model(path)
     if (path / "config.json").is_file():
         return BigGAN.from_pretrained(path)

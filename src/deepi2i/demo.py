@@ -21,12 +21,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from deepi2i.checkpoint import atomic_write, atomic_write_bytes
+from deepi2i._io import atomic_write, atomic_write_bytes
 from deepi2i.data.shapes import SHAPE_NAMES, render_array
 from deepi2i.data.shapes_benchmark import TARGET, image_params
-from deepi2i.metrics.classifier import ImageClassifier
+from deepi2i.metrics.classifier import ImageClassifier, load_classifier
 from deepi2i.metrics.pose import PoseAccumulator, pose_scores
-from deepi2i.pretrained import load_shapes_classifier
 from deepi2i.translate import Translator
 from deepi2i.visualize import to_uint8, translation_grid
 
@@ -80,7 +79,7 @@ def score(
     and of the inputs copied, over the pairs whose target differs from the input's class.
 
     `classifier`: (model, its class names); default the shipped Shapes classifier."""
-    classifier, clf_names = classifier or load_shapes_classifier()
+    classifier, clf_names = classifier or load_classifier()
     column = [clf_names.index(c) for c in class_names]  # model class t -> classifier class
     mine, copy = PoseAccumulator(), PoseAccumulator()
     hit = copy_hit = total = 0

@@ -32,13 +32,12 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
-from deepi2i.checkpoint import atomic_write_bytes, check_output_folder
+from deepi2i._io import StrPath, atomic_write_bytes, check_output_folder
 from deepi2i.data.images import load_image_uint8, resize_center_crop, to_model_range, to_rgb
 from deepi2i.networks import DeepI2I
 from deepi2i.networks.deepi2i import sample_z
 from deepi2i.visualize import to_pil, to_uint8, translation_grid
 
-StrPath = str | os.PathLike[str]
 ImageLike = StrPath | Image.Image | Tensor
 ClassSpec = str | int | Sequence[str | int]
 

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
-StrPath = str | os.PathLike[str]
+from deepi2i._io import StrPath
 
 TEXT_MARGIN = 3  # pixels above and below a header label
 

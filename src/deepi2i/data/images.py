@@ -8,7 +8,6 @@ to RGB, shorter side resized to the model resolution (antialiased), centre-cropp
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import torch
 from PIL import Image, ImageOps
 from torchvision.transforms.v2 import functional as TF
 
-StrPath = str | os.PathLike[str]
+from deepi2i._io import StrPath
 
 # Transparent pixels are composited onto this colour: what is under alpha 0 is undefined (often
 # black garbage), so a fixed, documented background keeps the decode deterministic.

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from deepi2i.checkpoint import atomic_write_bytes
-from deepi2i.data.images import ImageLoadError, StrPath, open_rgb
+from deepi2i._io import StrPath, atomic_write_bytes
+from deepi2i.data.images import ImageLoadError, open_rgb
 
 MANIFEST_NAME = "deepi2i_manifest.json"
 MANIFEST_FORMAT = "deepi2i-class-folder-split"

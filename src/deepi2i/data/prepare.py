@@ -18,7 +18,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from deepi2i.data.images import ImageLoadError, StrPath, open_rgb
+from deepi2i._io import StrPath
+from deepi2i.data.images import ImageLoadError, open_rgb
 from deepi2i.data.manifest import (
     DEFAULT_SEED,
     DEFAULT_TEST_FRACTION,

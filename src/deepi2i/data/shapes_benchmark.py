@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from deepi2i.data.images import StrPath
+from deepi2i._io import StrPath
 from deepi2i.data.manifest import (
     DEFAULT_SEED,
     DEFAULT_TEST_FRACTION,

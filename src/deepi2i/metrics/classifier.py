@@ -8,6 +8,7 @@ is seeded, so the same data and config give the same classifier (its SHA-256 goe
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -16,12 +17,15 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from deepi2i.checkpoint import atomic_write
+from deepi2i._io import atomic_write, atomic_write_bytes
+from deepi2i.checkpoint import check_finite, read_safetensors, safe_torch_load
 from deepi2i.metrics.weights import StrPath, load_state_dict, sha256_file
+from deepi2i.pretrained import shipped_classifier_path
 
 BACKBONES = ("small", "resnet18", "resnet34", "resnet50")
 CLASSIFIER_FORMAT = "deepi2i-eval-classifier"
@@ -168,8 +172,6 @@ class ImageClassifier(nn.Module):
 
     @classmethod
     def load(cls, path: StrPath, map_location: str | torch.device = "cpu") -> ImageClassifier:
-        from deepi2i.checkpoint import check_finite, safe_torch_load
-
         data = safe_torch_load(path, "a classifier saved by deepi2i evaluate", map_location)
         meta = data.get("meta", {}) if isinstance(data, dict) else {}
         if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT:
@@ -250,3 +252,36 @@ def accuracy(preds: Tensor, labels: Tensor, n_classes: int) -> tuple[float, list
         sel = labels == c
         per_class.append(float(correct[sel].mean()) if bool(sel.any()) else float("nan"))
     return float(correct.mean()), per_class
+
+
+# ---- a trained classifier as files (the shipped Shapes classifier): config.json + safetensors, no pickle
+
+
+def save_classifier(classifier: ImageClassifier, class_names: list[str], folder: StrPath, made_by: str) -> Path:
+    """Write a classifier as config.json + classifier.safetensors, with the command that made it."""
+    folder = Path(folder)
+    meta = {
+        "format": "deepi2i-classifier",
+        "backbone": classifier.backbone_name,
+        "n_classes": classifier.n_classes,
+        "input_size": classifier.input_size,
+        "class_names": list(class_names),
+        "made_by": made_by,
+    }
+    state = {k: v.detach().contiguous().cpu() for k, v in classifier.state_dict().items()}
+    atomic_write_bytes(folder / "classifier.safetensors", save(state))
+    atomic_write_bytes(folder / "config.json", (json.dumps(meta, indent=2) + "\n").encode())
+    return folder
+
+
+def load_classifier(folder: StrPath | None = None) -> tuple[ImageClassifier, list[str]]:
+    """(classifier of uint8 images [B, 3, R, R] -> logits, its class names) in eval mode on the CPU;
+    `folder` None: the shipped Shapes classifier."""
+    folder = Path(folder) if folder is not None else shipped_classifier_path()
+    path = folder / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no classifier in {folder} (config.json missing)")
+    meta = json.loads(path.read_text())
+    model = ImageClassifier(meta["backbone"], int(meta["n_classes"]), meta["input_size"])
+    model.load_state_dict(read_safetensors(folder / "classifier.safetensors", f"the classifier in {folder}"))
+    return model.eval(), list(meta["class_names"])

@@ -21,8 +21,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from deepi2i.checkpoint import atomic_write
-from deepi2i.metrics.weights import StrPath
+from deepi2i._io import StrPath, atomic_write
 
 CACHE_FORMAT = "deepi2i-real-features"
 CACHE_VERSION = 1

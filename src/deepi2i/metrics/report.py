@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from deepi2i.checkpoint import atomic_write_bytes
-from deepi2i.metrics.weights import StrPath
+from deepi2i._io import StrPath, atomic_write_bytes
 
 # (summary key, Table-1 header): the paper's four columns first, then ours.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -183,7 +182,7 @@ def markdown_report(report: dict[str, Any]) -> str:
 def check_report_target(out_dir: StrPath, identity: dict[str, Any], overwrite: bool) -> Path:
     """Refuse, before any work, an OUT that is a file or that holds a report of another evaluation
     (`identity`: model, data and config, as `evaluate` records them), unless `overwrite`."""
-    from deepi2i.checkpoint import OutputExistsError, check_output_folder
+    from deepi2i._io import OutputExistsError, check_output_folder
 
     out = check_output_folder(out_dir)
     path = out / "report.json"
@@ -266,7 +265,7 @@ def write_comparison(
     paths: Sequence[StrPath], out: StrPath, labels: Sequence[str] | None = None, overwrite: bool = False
 ) -> Path:
     """Write the side-by-side table to `out` (atomically; an existing different file needs `overwrite`)."""
-    from deepi2i.checkpoint import OutputExistsError, atomic_write_bytes
+    from deepi2i._io import OutputExistsError, atomic_write_bytes
 
     out = Path(out)
     text = compare_reports(paths, labels)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-StrPath = str | os.PathLike[str]
+from deepi2i._io import StrPath
+from deepi2i.checkpoint import read_state
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,4 @@ def sha256_file(path: StrPath) -> str:
 
 def load_state_dict(path: StrPath, what: str) -> dict[str, torch.Tensor]:
     """A state_dict from a .pth/.pt file through deepi2i's one safe reader (tensors only: no code runs)."""
-    from deepi2i.checkpoint import read_state
-
     return read_state(path, what)

@@ -7,12 +7,12 @@ nests them, so a released checkpoint loads with `load_state_dict` and no key ren
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from deepi2i.checkpoint import Exportable
 from deepi2i.config import BigGANConfig, DiscriminatorConfig, GeneratorConfig
 from deepi2i.networks.layers import (
     BatchNorm,
@@ -140,7 +140,7 @@ class Discriminator(nn.Module):
         return (logits, feats) if levels else logits
 
 
-class BigGAN(nn.Module):
+class BigGAN(Exportable, nn.Module):
     """A class-conditional BigGAN pair: the transfer source DeepI2I starts from."""
 
     def __init__(self, config: BigGANConfig) -> None:
@@ -156,14 +156,3 @@ class BigGAN(nn.Module):
 
     def networks(self) -> Mapping[str, nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}
-
-    def save_pretrained(self, directory: str | Path) -> Path:
-        from deepi2i.checkpoint import save_export
-
-        return save_export(directory, self.config, self.networks())
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu") -> BigGAN:
-        from deepi2i.checkpoint import load_export
-
-        return load_export(directory, expect=cls, map_location=map_location)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from deepi2i.checkpoint import Exportable
 from deepi2i.config import DeepI2IConfig
 from deepi2i.networks.adaptor import Adaptors
 from deepi2i.networks.biggan import Discriminator, Generator
@@ -30,7 +30,7 @@ def sample_z(
     return nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
 
 
-class DeepI2I(nn.Module):
+class DeepI2I(Exportable, nn.Module):
     """ŷ = Φ(Λ(Υ(x)), z, c): every generator level l gets + w_l * Λ_l(Υ_l(x)) (Eq. 5)."""
 
     def __init__(self, config: DeepI2IConfig) -> None:
@@ -89,19 +89,6 @@ class DeepI2I(nn.Module):
         if z is None:
             z = sample_z(b, self.config.generator.dim_z_used, truncation, generator, x_src.device)
         return self.forward(x_src, y, z)
-
-    # ---- our export format: config.json + one .safetensors per network ----
-
-    def save_pretrained(self, directory: str | Path) -> Path:
-        from deepi2i.checkpoint import save_export
-
-        return save_export(directory, self.config, self.networks())
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu") -> DeepI2I:
-        from deepi2i.checkpoint import load_export
-
-        return load_export(directory, expect=cls, map_location=map_location)
 
     def networks(self) -> Mapping[str, nn.Module]:
         return {

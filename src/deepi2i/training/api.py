@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from deepi2i.config import TrainConfig
 from deepi2i.networks.biggan import BigGAN
+from deepi2i.pretrained import resolve_model
 from deepi2i.training.distributed import barrier, current, distributed_session
 from deepi2i.training.loop import RunResult, fit
 from deepi2i.training.runfolder import claim_run_folder
@@ -171,8 +172,6 @@ def train(
                 src = source
             else:
                 from deepi2i.convert import load_biggan
-                from deepi2i.pretrained import resolve_model
-
                 src = load_biggan(source)
                 info["source"] = str(resolve_model(source).resolve())  # a shipped name -> its folder
             config = resolve_transfer_config(config, src)

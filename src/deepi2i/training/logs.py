@@ -18,7 +18,7 @@ from typing import Any
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from deepi2i.checkpoint import atomic_write_bytes
+from deepi2i._io import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from deepi2i import __version__
-from deepi2i.checkpoint import atomic_write_bytes, load_state_strict
+from deepi2i._io import atomic_write_bytes
+from deepi2i.checkpoint import load_state_strict
 from deepi2i.config import TrainConfig
 from deepi2i.networks.deepi2i import sample_z
 from deepi2i.training.distributed import (
@@ -43,6 +43,7 @@ from deepi2i.training.runfolder import check_same_data, run_lock
 from deepi2i.training.state import capture_rng, load_latest, restore_rng, save_checkpoint
 from deepi2i.training.stream import REAL, SOURCE, IndexStream, StepBatches, epoch_permutation
 from deepi2i.training.tasks import FixedInputs, Task
+from deepi2i.version import __version__
 
 RUN_FORMAT = "deepi2i-run"
 # Settings a rerun may change without changing the numbers (the last phase may also be lengthened).

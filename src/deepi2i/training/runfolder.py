@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from deepi2i.checkpoint import atomic_write_bytes, remove_stale_temp_files
+from deepi2i._io import atomic_write_bytes, remove_stale_temp_files
 
 LOCK_NAME = ".lock"
 # Sub-folders where an interrupted atomic write may have left a temp file.

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepi2i.checkpoint import atomic_write, safe_torch_load
+from deepi2i._io import atomic_write
+from deepi2i.checkpoint import safe_torch_load
 
 log = logging.getLogger(__name__)
 
