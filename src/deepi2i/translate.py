@@ -17,9 +17,7 @@ from __future__ import annotations
 import csv
 import difflib
 import glob
-import hashlib
 import io
-import math
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +33,12 @@ from tqdm.auto import tqdm
 from deepi2i._io import StrPath, atomic_write_bytes, check_output_folder
 from deepi2i.data.images import load_image_uint8, resize_center_crop, to_model_range, to_rgb
 from deepi2i.networks import DeepI2I
-from deepi2i.networks.deepi2i import sample_z
+from deepi2i.networks.deepi2i import (  # the z rule lives beside sample_z; translate re-exports it
+    check_truncation,
+    latent,
+    z_for_outputs,
+)
+from deepi2i.networks.deepi2i import latents as latents  # re-exported: the public API has it here
 from deepi2i.visualize import to_pil, to_uint8, translation_grid
 
 ImageLike = StrPath | Image.Image | Tensor
@@ -209,28 +212,7 @@ def preprocess_uint8(image: ImageLike, resolution: int) -> Tensor:
     raise TypeError(f"cannot use {type(image).__name__} as an image: pass a path, a PIL image or a tensor")
 
 
-# ---- latents and devices ----------------------------------------------------------------------
-
-
-def z_seed(seed: int, input_index: int, sample: int) -> int:
-    """The seed of one output's z: a hash of (seed, input index, sample), independent of batching."""
-    digest = hashlib.blake2b(f"deepi2i-z:{seed}:{input_index}:{sample}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
-
-
-def latent(dim: int, seed: int, input_index: int, sample: int, truncation: float | None = None) -> Tensor:
-    """The z [dim] of sample `sample` of input `input_index`, drawn on the CPU so every device shares it."""
-    gen = torch.Generator().manual_seed(z_seed(seed, input_index, sample))
-    return sample_z(1, dim, truncation, gen)[0]
-
-
-def latents(dim: int, n_inputs: int, samples: int, seed: int, truncation: float | None = None) -> Tensor:
-    """z [n_inputs, samples, dim]: what every translation call uses for these inputs and samples."""
-    z = torch.empty(n_inputs, samples, dim)
-    for i in range(n_inputs):
-        for k in range(samples):
-            z[i, k] = latent(dim, seed, i, k, truncation)
-    return z
+# ---- devices --------------------------------------------------------------------------------
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -244,12 +226,6 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available here; use --device cpu")
     return dev
-
-
-def check_truncation(truncation: float | None) -> None:
-    """None or a finite number > 0 (NaN passes a plain `<= 0` test and would give NaN images)."""
-    if truncation is not None and not (0 < truncation < math.inf):
-        raise ValueError(f"truncation must be > 0 (a finite number), got {truncation}")
 
 
 def _check_sampling(samples: int, truncation: float | None) -> None:
@@ -361,7 +337,7 @@ class Translator:
                 for k, i in enumerate(new):
                     skips[i] = {r: f[k : k + 1] for r, f in features.items()}
             y = torch.tensor([targets[j] for _, j, _ in jobs], dtype=torch.long, device=self.device)
-            z = torch.stack([latent(dim, seed, i, k, truncation) for i, _, k in jobs]).to(self.device)
+            z = z_for_outputs(dim, seed, [(i, k) for i, _, k in jobs], truncation).to(self.device)
             batch_skips = {r: torch.cat([skips[i][r] for i, _, _ in jobs]) for r in skips[inputs[0]]}
             with torch.inference_mode():
                 out = self.model.generator(z, y, skips=batch_skips).float().cpu()  # [len(jobs), 3, R, R]

@@ -22,13 +22,9 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
 from deepi2i._io import StrPath
+from deepi2i.data.images import to_uint8  # re-exported: callers import it from here too
 
 TEXT_MARGIN = 3  # pixels above and below a header label
-
-
-def to_uint8(x: Tensor) -> Tensor:
-    """Images in [-1, 1] -> uint8 in [0, 255] (the exact inverse of the loader's x / 127.5 - 1)."""
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 def _as_uint8(x: Tensor) -> Tensor:

@@ -112,6 +112,11 @@ def to_model_range(x: torch.Tensor) -> torch.Tensor:
     return x.to(torch.float32).div_(127.5).sub_(1.0)
 
 
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] -> uint8 in [0, 255] (the exact inverse of `to_model_range`)."""
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
 def load_image(path: StrPath, resolution: int) -> torch.Tensor:
     """Decode any image Pillow reads into float32 [3, R, R] in [-1, 1] (same preprocessing as training)."""
     return to_model_range(load_image_uint8(path, resolution))
