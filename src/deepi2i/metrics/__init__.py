@@ -6,6 +6,7 @@ from local files (see `deepi2i.metrics.weights`). Heavy dependencies (torch-fide
 imported only when the metric that needs them runs.
 """
 
+from deepi2i.metrics.builtin import ALL_METRICS
 from deepi2i.metrics.classifier import (
     BACKBONES,
     ClassifierConfig,
@@ -14,6 +15,7 @@ from deepi2i.metrics.classifier import (
     predict,
     train_classifier,
 )
+from deepi2i.metrics.config import EvalConfig, default_cache_dir
 from deepi2i.metrics.extractors import (
     INCEPTION_WEIGHTS,
     ClassifierExtractor,
@@ -32,7 +34,8 @@ from deepi2i.metrics.fid import (
     real_reference,
 )
 from deepi2i.metrics.pose import PoseScores, mask_iou, pose_scores, segment_foreground
-from deepi2i.metrics.protocol import ALL_METRICS, EvalConfig, default_cache_dir, evaluate, resolve_metrics
+from deepi2i.metrics.protocol import evaluate
+from deepi2i.metrics.registry import Metric, MetricResult, available_metrics, register_metric, resolve_metrics
 from deepi2i.metrics.report import (
     compare_reports,
     load_report,
@@ -47,6 +50,8 @@ __all__ = [
     "BACKBONES",
     "INCEPTION_WEIGHTS",
     "KID",
+    "Metric",
+    "MetricResult",
     "ClassifierConfig",
     "ClassifierExtractor",
     "EvalConfig",
@@ -59,6 +64,7 @@ __all__ = [
     "WeightsSpec",
     "accuracy",
     "available_extractors",
+    "available_metrics",
     "compare_reports",
     "create_extractor",
     "default_cache_dir",
@@ -72,6 +78,7 @@ __all__ = [
     "predict",
     "real_reference",
     "register_extractor",
+    "register_metric",
     "resolve_metrics",
     "resolve_weights",
     "segment_foreground",

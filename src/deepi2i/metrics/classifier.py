@@ -181,7 +181,9 @@ class ImageClassifier(nn.Module):
             model = cls(meta["backbone"], int(meta["n_classes"]), meta["input_size"])
             model.load_state_dict(data["state_dict"])
         except (KeyError, TypeError, RuntimeError, AttributeError) as err:
-            raise ValueError(f"{path} is a damaged deepi2i classifier file ({err}); delete it to train it again") from err
+            raise ValueError(
+                f"{path} is a damaged deepi2i classifier file ({err}); delete it to train it again"
+            ) from err
         return model.eval()
 
 

@@ -85,17 +85,16 @@ class InceptionExtractor(FeatureExtractor):
         # torch-fidelity unpickles a weights *path* with weights_only=False (code in the file would
         # run), so the file goes through our safe reader and torch-fidelity gets only its tensors,
         # through the hook it uses for downloads (which is thereby never called).
+        not_inception = f"{path} is not torch-fidelity's Inception-v3 weights file ({INCEPTION_WEIGHTS.filename})"
         try:
             state = load_state_dict(path, INCEPTION_WEIGHTS.what)
         except ValueError as err:
-            raise ValueError(f"{path} is not torch-fidelity's Inception-v3 weights file ({INCEPTION_WEIGHTS.filename}): {err}") from err
+            raise ValueError(f"{not_inception}: {err}") from err
         try:
             with mock.patch.object(tf_inception, "load_state_dict_from_url", lambda *a, **k: state):
                 self.net = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
         except (RuntimeError, KeyError, AttributeError, TypeError) as err:
-            raise ValueError(
-                f"{path} is not torch-fidelity's Inception-v3 weights file ({INCEPTION_WEIGHTS.filename}): {err}"
-            ) from err
+            raise ValueError(f"{not_inception}: {err}") from err
         self.name = "inception-v3-compat"
         self.dim = 2048
         self.weights_sha256 = sha256_file(path)

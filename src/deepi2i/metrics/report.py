@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from deepi2i._io import StrPath, atomic_write_bytes
+from deepi2i._io import OutputExistsError, StrPath, atomic_write_bytes, check_output_folder
+from deepi2i.metrics.results import REPORT_FORMAT
 
 # (summary key, Table-1 header): the paper's four columns first, then ours.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -123,8 +124,9 @@ def _protocol_lines(r: dict[str, Any]) -> list[str]:
     ]
     if p.get("extractor"):
         e, ref = p["extractor"], p["real_reference"]
+        weights = (e.get("weights_sha256") or "none")[:16]
         lines.append(
-            f"- FID/KID features: `{e['name']}` ({e['dim']}-d, weights SHA-256 `{(e.get('weights_sha256') or 'none')[:16]}`) "
+            f"- FID/KID features: `{e['name']}` ({e['dim']}-d, weights SHA-256 `{weights}`) "
             f"against the real **{ref['split']}** images of each class ({ref['images']} in all)"
         )
     if p.get("kid"):
@@ -136,9 +138,10 @@ def _protocol_lines(r: dict[str, Any]) -> list[str]:
     if p.get("classifier"):
         c = p["classifier"]
         init = c.get("init_weights") or "random init"
+        rc_sha = (c.get("rc_classifier_sha256") or "–")[:16]
         lines.append(
-            f"- classifier: {c['backbone']} + FC ({init}), {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}; "
-            f"RC classifier `{(c.get('rc_classifier_sha256') or '–')[:16]}` scores {fmt(c.get('rc_real_test_accuracy'))}% "
+            f"- classifier: {c['backbone']} + FC ({init}), {c['epochs']} epochs, batch {c['batch_size']}, "
+            f"lr {c['lr']}; RC classifier `{rc_sha}` scores {fmt(c.get('rc_real_test_accuracy'))}% "
             f"on the real test split; FC trained on {c.get('fc_train_per_class') or '–'} translations per class"
         )
     if p.get("lpips"):
@@ -182,8 +185,6 @@ def markdown_report(report: dict[str, Any]) -> str:
 def check_report_target(out_dir: StrPath, identity: dict[str, Any], overwrite: bool) -> Path:
     """Refuse, before any work, an OUT that is a file or that holds a report of another evaluation
     (`identity`: model, data and config, as `evaluate` records them), unless `overwrite`."""
-    from deepi2i._io import OutputExistsError, check_output_folder
-
     out = check_output_folder(out_dir)
     path = out / "report.json"
     if overwrite or not path.exists():
@@ -215,8 +216,6 @@ def write_report(report: dict[str, Any], out_dir: StrPath) -> tuple[Path, Path]:
 
 
 def load_report(path: StrPath) -> dict[str, Any]:
-    from deepi2i.metrics.protocol import REPORT_FORMAT
-
     p = Path(path)
     if p.is_dir():
         p = p / "report.json"
@@ -265,8 +264,6 @@ def write_comparison(
     paths: Sequence[StrPath], out: StrPath, labels: Sequence[str] | None = None, overwrite: bool = False
 ) -> Path:
     """Write the side-by-side table to `out` (atomically; an existing different file needs `overwrite`)."""
-    from deepi2i._io import OutputExistsError, atomic_write_bytes
-
     out = Path(out)
     text = compare_reports(paths, labels)
     if out.is_dir():
