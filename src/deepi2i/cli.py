@@ -1,21 +1,53 @@
 """The `deepi2i` command: thin subcommands that parse arguments and call one library function.
 
 Each area registers its subcommands in one `_add_*_commands(sub)` function below; the library
-does the work, so everything here is also reachable from Python.
+does the work, so everything here is also reachable from Python. Flag defaults are read from the
+library (`default_of`: a config's field or a function's parameter), so each lives in one place.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import inspect
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 
 class CLIError(Exception):
     """A user error: printed as one clear message, exit status 2, no traceback."""
 
 
+def default_of(owner: Any, name: str) -> Any:
+    """The default of a dataclass field or of a function's parameter: the one place a flag's default lives."""
+    if dataclasses.is_dataclass(owner):
+        found = {f.name: f for f in dataclasses.fields(owner)}[name]
+        if found.default_factory is not dataclasses.MISSING:
+            return found.default_factory()
+        default = found.default
+    else:
+        default = inspect.signature(owner).parameters[name].default
+    if default in (dataclasses.MISSING, inspect.Parameter.empty):
+        raise TypeError(f"{getattr(owner, '__qualname__', owner)}.{name} has no default")
+    return default
+
+
+@contextlib.contextmanager
+def _warnings_reported(command: str) -> Iterator[None]:
+    """Library warnings (files skipped, ...) as `deepi2i COMMAND: warning: ...` lines once the work is done."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        print(f"deepi2i {command}: warning: {w.message}", file=sys.stderr)
+
+
 def _add_model_commands(sub: argparse._SubParsersAction) -> None:
+    from deepi2i.config import GeneratorConfig
+
     p = sub.add_parser(
         "import-biggan",
         help="convert a BigGAN-PyTorch checkpoint folder (G.pth/G_ema.pth, D.pth) into a deepi2i export",
@@ -28,8 +60,9 @@ def _add_model_commands(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="which generator to take (auto: G_ema.pth when present, else G.pth)",
     )
-    p.add_argument("--sn-eps", type=float, default=None, help="override the spectral-norm eps (default 1e-6)")
-    p.add_argument("--bn-eps", type=float, default=None, help="override the batch-norm eps (default 1e-5)")
+    sn_eps, bn_eps = default_of(GeneratorConfig, "sn_eps"), default_of(GeneratorConfig, "bn_eps")
+    p.add_argument("--sn-eps", type=float, default=None, help=f"override the spectral-norm eps (default {sn_eps})")
+    p.add_argument("--bn-eps", type=float, default=None, help=f"override the batch-norm eps (default {bn_eps})")
     p.add_argument("--overwrite", action="store_true", help="replace a different export already in OUT")
     p.set_defaults(func=_cmd_import_biggan)
 
@@ -44,21 +77,34 @@ def _cmd_import_biggan(args: argparse.Namespace) -> None:
 
 
 def _add_demo_command(sub: argparse._SubParsersAction) -> None:
+    from deepi2i.demo import run_demo, train_demo_model
+
     p = sub.add_parser(
         "demo",
         help="translate fresh Shapes images with the shipped model into every class: a grid and pose/class scores",
     )
     p.add_argument("--out", default="demo", metavar="DIR", help="folder for grid.png and summary.json (default ./demo)")
-    p.add_argument("--model", default="shapes", metavar="EXPORT", help="a Shapes export or shipped name (default shapes)")
-    p.add_argument("--inputs", type=int, default=8, help="inputs shown in the grid (default 8)")
-    p.add_argument("--eval-inputs", type=int, default=60, help="inputs the scores are computed on (default 60)")
-    p.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")
+    p.add_argument(
+        "--model", default=default_of(run_demo, "model"), metavar="EXPORT",
+        help="a Shapes export or shipped name (default %(default)s)",
+    )
+    p.add_argument(
+        "--inputs", type=int, default=default_of(run_demo, "grid_inputs"), help="inputs shown in the grid (default %(default)s)"
+    )
+    p.add_argument(
+        "--eval-inputs", type=int, default=default_of(run_demo, "eval_inputs"),
+        help="inputs the scores are computed on (default %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=default_of(run_demo, "seed"), help="seed of z (default %(default)s)")
     p.add_argument(
         "--train",
         action="store_true",
         help="first train DeepI2I from the shipped source BigGAN on freshly rendered target data (OUT/run), then demo it",
     )
-    p.add_argument("--kimg", type=float, default=9.6, help="with --train: training length in thousands of images (default 9.6)")
+    p.add_argument(
+        "--kimg", type=float, default=default_of(train_demo_model, "kimg"),
+        help="with --train: training length in thousands of images (default %(default)s)",
+    )
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_demo)
@@ -80,6 +126,14 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
+    from deepi2i.metrics import BACKBONES, ClassifierConfig, EvalConfig
+
+    def ev(name: str) -> Any:
+        return default_of(EvalConfig, name)
+
+    def clf(name: str) -> Any:
+        return default_of(ClassifierConfig, name)
+
     p = sub.add_parser(
         "evaluate",
         help="the paper's Table-1 metrics (RC, FC, mKID, mFID) plus LPIPS and Shapes pose, as report.json/.md",
@@ -87,37 +141,51 @@ def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i export folder")
     p.add_argument("--data", required=True, metavar="DIR", help="the class folder the model was trained on (its test split is the input)")
     p.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for report.json and report.md")
-    p.add_argument("--per-class", type=int, default=12800, help="translations per target class (default 12800, the paper's)")
+    p.add_argument(
+        "--per-class", type=int, default=ev("per_class"), help="translations per target class (default %(default)s, the paper's)"
+    )
     p.add_argument(
         "--metrics", default="all", help="comma list of fid,kid,rc,fc,lpips,pose (default all; pose only on Shapes data)"
     )
     p.add_argument(
-        "--extractor", default="inception", help="FID/KID features: inception (the literature's) or classifier (the RC classifier)"
+        "--extractor", default=ev("extractor"),
+        help="FID/KID features: inception (the literature's) or classifier (the RC classifier)",
     )
     p.add_argument(
         "--inception-weights", metavar="FILE", help="torch-fidelity's weights-inception-2015-12-05-6726825d.pth (or $DEEPI2I_INCEPTION_WEIGHTS)"
     )
-    p.add_argument("--real-split", choices=["train", "test"], default="train", help="real images FID/KID compare against (default train)")
-    p.add_argument("--seed", type=int, default=0, help="seed of z, LPIPS input choice, KID subsets and classifiers (default 0)")
-    p.add_argument("--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]")
+    p.add_argument(
+        "--real-split", choices=["train", "test"], default=ev("real_split"),
+        help="real images FID/KID compare against (default %(default)s)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=ev("seed"), help="seed of z, LPIPS input choice, KID subsets and classifiers (default %(default)s)"
+    )
+    p.add_argument("--truncation", type=float, default=ev("truncation"), help="sample z from a normal truncated to [-T, T]")
     p.add_argument(
         "--include-same-class", action="store_true", help="also translate inputs of class c into c (default: other classes only)"
     )
-    p.add_argument("--classifier", choices=["small", "resnet18", "resnet34", "resnet50"], default="small", help="RC/FC backbone (paper: resnet50)")
+    p.add_argument(
+        "--classifier", choices=BACKBONES, default=clf("backbone"), help="RC/FC backbone (default %(default)s; paper: resnet50)"
+    )
     p.add_argument("--classifier-weights", metavar="FILE", help="initial backbone weights: a local torchvision state_dict (default random)")
     p.add_argument("--classifier-input-size", type=int, help="resize images to this side for the classifier (default: model resolution)")
-    p.add_argument("--classifier-epochs", type=int, default=20, help="epochs of RC and FC training (default 20)")
-    p.add_argument("--classifier-lr", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
-    p.add_argument("--classifier-batch-size", type=int, default=64, help="classifier batch size (default 64)")
-    p.add_argument("--fc-per-class", type=int, default=1000, help="translations per class FC trains on (default 1000)")
-    p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets (default 100)")
-    p.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size, capped by the set sizes (default 1000)")
-    p.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex", help="LPIPS trunk (default alex, as StarGAN v2)")
+    p.add_argument("--classifier-epochs", type=int, default=clf("epochs"), help="epochs of RC and FC training (default %(default)s)")
+    p.add_argument("--classifier-lr", type=float, default=clf("lr"), help="AdamW learning rate (default %(default)s)")
+    p.add_argument("--classifier-batch-size", type=int, default=clf("batch_size"), help="classifier batch size (default %(default)s)")
+    p.add_argument("--fc-per-class", type=int, default=ev("fc_per_class"), help="translations per class FC trains on (default %(default)s)")
+    p.add_argument("--kid-subsets", type=int, default=ev("kid_subsets"), help="KID subsets (default %(default)s)")
+    p.add_argument(
+        "--kid-subset-size", type=int, default=ev("kid_subset_size"), help="KID subset size, capped by the set sizes (default %(default)s)"
+    )
+    p.add_argument(
+        "--lpips-net", choices=["alex", "vgg"], default=ev("lpips_net"), help="LPIPS trunk (default %(default)s, as StarGAN v2)"
+    )
     p.add_argument(
         "--lpips-weights", metavar="FILE", help="torchvision alexnet-owt-7be5be79.pth / vgg16-397923af.pth (or $DEEPI2I_LPIPS_WEIGHTS)"
     )
-    p.add_argument("--lpips-inputs", type=int, default=20, help="inputs per target class for LPIPS (default 20)")
-    p.add_argument("--lpips-samples", type=int, default=10, help="samples per input for LPIPS (default 10)")
+    p.add_argument("--lpips-inputs", type=int, default=ev("lpips_inputs"), help="inputs per target class for LPIPS (default %(default)s)")
+    p.add_argument("--lpips-samples", type=int, default=ev("lpips_samples"), help="samples per input for LPIPS (default %(default)s)")
     p.add_argument("--cache-dir", metavar="DIR", help="classifiers and real features (default $DEEPI2I_CACHE_DIR or ~/.cache/deepi2i/eval)")
     p.add_argument("--name", help="the model's name in the tables (default: the export folder's name)")
     p.add_argument("--overwrite", action="store_true", help="replace a report of another evaluation already in REPORT_DIR")
@@ -128,8 +196,8 @@ def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
         "the ideal re-rendered translation; --model still fixes the classes and resolution",
     )
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
-    p.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
+    p.add_argument("--batch-size", type=int, default=ev("batch_size"), help="images per forward pass (default %(default)s)")
+    p.add_argument("--workers", type=int, default=ev("workers"), help="data-loading processes (default %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or time estimate")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -196,86 +264,88 @@ def _cmd_evaluate_compare(args: argparse.Namespace) -> None:
 
 
 def _add_translate_commands(sub: argparse._SubParsersAction) -> None:
-    def model_options(p: argparse.ArgumentParser) -> None:
+    from deepi2i.translate import Translator, interpolate_file, translate_files, tsne_files
+    from deepi2i.visualize import plot_curves
+
+    def model_options(p: argparse.ArgumentParser, command: Any) -> None:
+        p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i export folder (config.json + weights)")
         p.add_argument(
-            "--model", required=True, metavar="EXPORT", help="a deepi2i export folder (config.json + weights)"
+            "--seed", type=int, default=default_of(command, "seed"),
+            help="seed of the z draws; same seed, same pixels (default %(default)s)",
         )
-        p.add_argument(
-            "--seed", type=int, default=0, help="seed of the z draws; same seed, same pixels (default 0)"
-        )
-        p.add_argument(
-            "--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]"
-        )
+        p.add_argument("--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]")
         p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-        p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
+        p.add_argument(
+            "--batch-size", type=int, default=default_of(Translator.from_pretrained, "batch_size"),
+            help="images per forward pass (default %(default)s)",
+        )
 
     targets_help = "target classes: 'all', or names/indices, comma-separated or repeated (names ignore case)"
 
     p = sub.add_parser("translate", help="translate images (files, folders, globs) into chosen classes")
-    p.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively) or globs"
-    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively) or globs")
     p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=targets_help)
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for <input>__to_<class>__s<k>.png files")
     p.add_argument(
-        "--out", required=True, metavar="DIR", help="folder for <input>__to_<class>__s<k>.png files"
+        "--samples", type=int, default=default_of(translate_files, "samples"),
+        help="diverse outputs per input and class (default %(default)s)",
     )
-    p.add_argument("--samples", type=int, default=1, help="diverse outputs per input and class (default 1)")
-    p.add_argument(
-        "--grid", action="store_true", help="also write DIR/grid.png: inputs, then their translations"
-    )
+    p.add_argument("--grid", action="store_true", help="also write DIR/grid.png: inputs, then their translations")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    model_options(p)
+    model_options(p, translate_files)
     p.set_defaults(func=_cmd_translate)
 
     p = sub.add_parser("classes", help="list a model's classes (index and name)")
     p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i (or BigGAN) export folder")
     p.set_defaults(func=_cmd_classes)
 
-    p = sub.add_parser(
-        "interpolate", help="interpolate the class embedding from A to B for one input (App. D)"
-    )
+    p = sub.add_parser("interpolate", help="interpolate the class embedding from A to B for one input (App. D)")
     p.add_argument("input", metavar="INPUT", help="one image file")
     p.add_argument("--from", dest="start", required=True, metavar="A", help="start class (name or index)")
     p.add_argument("--to", dest="end", required=True, metavar="B", help="end class (name or index)")
-    p.add_argument("--steps", type=int, default=8, help="frames including both ends (default 8)")
     p.add_argument(
-        "--out", default=None, metavar="FILE.png", help="strip image (default <input>__<A>_to_<B>.png)"
+        "--steps", type=int, default=default_of(interpolate_file, "steps"), help="frames including both ends (default %(default)s)"
     )
+    p.add_argument("--out", default=None, metavar="FILE.png", help="strip image (default <input>__<A>_to_<B>.png)")
     p.add_argument("--gif", action="store_true", help="also write an animated GIF next to the PNG")
-    p.add_argument("--gif-ms", type=int, default=120, help="milliseconds per GIF frame (default 120)")
-    model_options(p)
+    p.add_argument(
+        "--gif-ms", type=int, default=default_of(interpolate_file, "gif_ms"), help="milliseconds per GIF frame (default %(default)s)"
+    )
+    model_options(p, interpolate_file)
     p.set_defaults(func=_cmd_interpolate)
 
     p = sub.add_parser("tsne", help="t-SNE map of many inputs translated into one class (App. H)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
     p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=targets_help)
     p.add_argument("--out", default="tsne.png", metavar="FILE.png", help="plot to write (default tsne.png)")
-    p.add_argument("--samples", type=int, default=1, help="outputs per input and class (default 1)")
     p.add_argument(
-        "--perplexity", type=float, default=None, help="t-SNE perplexity (default min(30, (n-1)/3))"
+        "--samples", type=int, default=default_of(tsne_files, "samples"), help="outputs per input and class (default %(default)s)"
     )
-    p.add_argument("--pca-dim", type=int, default=50, help="PCA components before t-SNE (default 50)")
-    p.add_argument("--size", type=int, default=1200, help="plot side in pixels (default 1200)")
+    p.add_argument("--perplexity", type=float, default=None, help="t-SNE perplexity (default min(30, (n-1)/3))")
     p.add_argument(
-        "--thumb", type=float, default=0.06, help="thumbnail height as a fraction of the side (default 0.06)"
+        "--pca-dim", type=int, default=default_of(tsne_files, "pca_dim"), help="PCA components before t-SNE (default %(default)s)"
+    )
+    p.add_argument("--size", type=int, default=default_of(tsne_files, "size_px"), help="plot side in pixels (default %(default)s)")
+    p.add_argument(
+        "--thumb", type=float, default=default_of(tsne_files, "thumb_frac"),
+        help="thumbnail height as a fraction of the side (default %(default)s)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    model_options(p)
+    model_options(p, tsne_files)
     p.set_defaults(func=_cmd_tsne)
 
     p = sub.add_parser("plot-curves", help="plot metrics against kimg from JSONL run logs (Fig. 2b)")
-    p.add_argument(
-        "logs", nargs="+", metavar="RUN_LOG.jsonl", help="one or more JSONL logs (one line per log)"
-    )
+    p.add_argument("logs", nargs="+", metavar="RUN_LOG.jsonl", help="one or more JSONL logs (one line per log)")
     p.add_argument("--keys", nargs="+", required=True, help="metrics to plot, one panel each (e.g. mFID)")
+    p.add_argument("--out", default="curves.png", metavar="FILE.png", help="plot to write (default curves.png)")
+    p.add_argument("--labels", nargs="+", default=None, help="legend names, one per log (default: run folders)")
     p.add_argument(
-        "--out", default="curves.png", metavar="FILE.png", help="plot to write (default curves.png)"
+        "--smooth", type=float, default=default_of(plot_curves, "smooth"), help="EMA smoothing weight in [0, 1) (default %(default)s)"
     )
     p.add_argument(
-        "--labels", nargs="+", default=None, help="legend names, one per log (default: run folders)"
+        "--size", default="x".join(map(str, default_of(plot_curves, "size_px"))), metavar="WxH",
+        help="image size in pixels (default %(default)s)",
     )
-    p.add_argument("--smooth", type=float, default=0.0, help="EMA smoothing weight in [0, 1) (default 0)")
-    p.add_argument("--size", default="800x500", metavar="WxH", help="image size in pixels (default 800x500)")
     p.set_defaults(func=_cmd_plot_curves)
 
 
@@ -369,95 +439,96 @@ def _cmd_plot_curves(args: argparse.Namespace) -> None:
 
 
 def _add_data_commands(sub: argparse._SubParsersAction) -> None:
-    def split_options(
-        p: argparse.ArgumentParser, workers_help: str = "threads for decoding (default 1)"
-    ) -> None:
+    from deepi2i.data import (
+        DOMAINS,
+        load_or_create_manifest,
+        make_shapes,
+        prepare_animalfaces,
+        prepare_cat2dog,
+        prepare_nabirds,
+        prepare_uecfood256,
+    )
+    from deepi2i.data.manifest import DEFAULT_SEED, DEFAULT_TEST_FRACTION
+
+    def split_options(p: argparse.ArgumentParser, command: Any, workers_help: str) -> None:
+        # None: the library's (an existing manifest's split, else these defaults)
         p.add_argument(
-            "--seed", type=int, default=None, help="seed of the per-class train/test split (default 0)"
+            "--seed", type=int, default=None, help=f"seed of the per-class train/test split (default {DEFAULT_SEED})"
         )
         p.add_argument(
-            "--test-fraction", type=float, default=None, help="share of each class held out (default 0.1)"
+            "--test-fraction", type=float, default=None,
+            help=f"share of each class held out (default {DEFAULT_TEST_FRACTION})",
         )
-        p.add_argument("--workers", type=int, default=1, help=workers_help)
+        p.add_argument(
+            "--workers", type=int, default=default_of(command, "workers"), help=f"{workers_help} (default %(default)s)"
+        )
 
     p = sub.add_parser("shapes", help="render the synthetic Shapes benchmark (source or target domain)")
     p.add_argument("out", help="new folder for OUT/<class>/*.png, deepi2i_shapes.json and the split manifest")
     p.add_argument(
-        "--domain", choices=["source", "target"], default="source", help="style family (default source)"
+        "--domain", choices=list(DOMAINS), default=default_of(make_shapes, "domain"), help="style family (default %(default)s)"
     )
     p.add_argument(
-        "--per-class", type=int, default=None, help="images per class (default: source 400, target 50)"
-    )
-    p.add_argument("--resolution", type=int, default=64, help="image side in pixels (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed for images and split (default 0)")
-    p.add_argument(
-        "--classes", default=None, help="a number N (first N classes) or comma-separated shape names"
+        "--per-class", type=int, default=None,
+        help=f"images per class (default: {', '.join(f'{d.name} {d.per_class}' for d in DOMAINS.values())})",
     )
     p.add_argument(
-        "--test-fraction", type=float, default=0.1, help="share of each class held out (default 0.1)"
+        "--resolution", type=int, default=default_of(make_shapes, "resolution"), help="image side in pixels (default %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=default_of(make_shapes, "seed"), help="seed for images and split (default %(default)s)")
+    p.add_argument("--classes", default=None, help="a number N (first N classes) or comma-separated shape names")
+    p.add_argument(
+        "--test-fraction", type=float, default=default_of(make_shapes, "test_fraction"),
+        help="share of each class held out (default %(default)s)",
     )
     p.add_argument(
-        "--workers", type=int, default=1, help="rendering processes (default 1; output is identical)"
+        "--workers", type=int, default=default_of(make_shapes, "workers"),
+        help="rendering processes (default %(default)s; output is identical)",
     )
     p.set_defaults(func=_cmd_shapes)
 
-    p = sub.add_parser(
-        "split", help="check a class folder and create (or verify) its train/test split manifest"
-    )
+    p = sub.add_parser("split", help="check a class folder and create (or verify) its train/test split manifest")
     p.add_argument("root", help="folder laid out as ROOT/<class>/<images>")
-    split_options(p)
+    split_options(p, load_or_create_manifest, "threads for decoding")
     p.add_argument("--resplit", action="store_true", help="replace an existing manifest with a new split")
     p.add_argument("--manifest", default=None, help="manifest path (default ROOT/deepi2i_manifest.json)")
     p.set_defaults(func=_cmd_split)
 
-    prepare = sub.add_parser(
-        "prepare", help="turn a dataset you already downloaded into class folders + split"
-    )
+    prepare = sub.add_parser("prepare", help="turn a dataset you already downloaded into class folders + split")
     kinds = prepare.add_subparsers(dest="dataset", metavar="DATASET")
     kinds.required = True
-    p = kinds.add_parser(
-        "animalfaces", help="FUNIT Animal Faces: crops from the ImageNet train set (149 classes)"
-    )
+    p = kinds.add_parser("animalfaces", help="FUNIT Animal Faces: crops from the ImageNet train set (149 classes)")
     p.add_argument("imagenet_train", help="ILSVRC2012 train folder (holding n02085620/ ...)")
     p.add_argument("out", help="new output folder")
     p.add_argument("--coordinates", required=True, help="FUNIT's animalface_coordinates.txt")
-    split_options(p, "threads for cropping (default 1)")
+    split_options(p, prepare_animalfaces, "threads for cropping")
     p.set_defaults(func=_cmd_prepare)
     p = kinds.add_parser("nabirds", help="NABirds: 555 classes, bounding-box crops")
     p.add_argument("root", help="extracted NABirds folder (images/, images.txt, ...)")
     p.add_argument("out", help="new output folder")
-    p.add_argument(
-        "--no-crop", dest="crop", action="store_false", help="keep whole images instead of bbox crops"
-    )
-    p.add_argument(
-        "--official-split", action="store_true", help="use train_test_split.txt instead of a seeded split"
-    )
-    split_options(p, "threads for cropping (default 1)")
+    p.add_argument("--no-crop", dest="crop", action="store_false", help="keep whole images instead of bbox crops")
+    p.add_argument("--official-split", action="store_true", help="use train_test_split.txt instead of a seeded split")
+    split_options(p, prepare_nabirds, "threads for cropping")
     p.set_defaults(func=_cmd_prepare)
     p = kinds.add_parser("uecfood256", help="UECFood-256: 256 classes, bounding-box crops")
     p.add_argument("root", help="extracted UECFOOD256 folder (category.txt, 1/ ... 256/)")
     p.add_argument("out", help="new output folder")
-    split_options(p, "threads for cropping (default 1)")
+    split_options(p, prepare_uecfood256, "threads for cropping")
     p.set_defaults(func=_cmd_prepare)
     p = kinds.add_parser("cat2dog", help="DRIT cat2dog: classes cat and dog with DRIT's own train/test split")
     p.add_argument("root", help="folder with trainA, trainB, testA, testB")
     p.add_argument("out", help="new output folder")
-    p.add_argument("--workers", type=int, default=1, help="threads for checking images (default 1)")
+    p.add_argument(
+        "--workers", type=int, default=default_of(prepare_cat2dog, "workers"),
+        help="threads for checking images (default %(default)s)",
+    )
     p.set_defaults(func=_cmd_prepare)
 
 
-def _report_warnings(command: str, messages: Sequence[str]) -> None:
-    for message in messages:
-        print(f"deepi2i {command}: warning: {message}", file=sys.stderr)
-
-
 def _cmd_shapes(args: argparse.Namespace) -> None:
-    import warnings
-
     from deepi2i.data import make_shapes
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_reported("shapes"):
         manifest = make_shapes(
             args.out,
             domain=args.domain,
@@ -468,7 +539,6 @@ def _cmd_shapes(args: argparse.Namespace) -> None:
             test_fraction=args.test_fraction,
             workers=args.workers,
         )
-    _report_warnings("shapes", [str(w.message) for w in caught])
     print(
         f"wrote {len(manifest['images'])} {args.domain} images ({len(manifest['classes'])} classes x "
         f"{manifest['per_class']}, {manifest['resolution']} px) to {args.out}"
@@ -476,12 +546,9 @@ def _cmd_shapes(args: argparse.Namespace) -> None:
 
 
 def _cmd_split(args: argparse.Namespace) -> None:
-    import warnings
-
     from deepi2i.data.manifest import load_or_create_manifest, manifest_summary
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_reported("split"):
         manifest = load_or_create_manifest(
             args.root,
             seed=args.seed,
@@ -490,78 +557,68 @@ def _cmd_split(args: argparse.Namespace) -> None:
             manifest_path=args.manifest,
             workers=args.workers,
         )
-    _report_warnings("split", [str(w.message) for w in caught])
     print(manifest_summary(manifest))
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
-    import warnings
-
     from deepi2i.data import prepare
 
-    workers = args.workers
-    seed = 0 if getattr(args, "seed", None) is None else args.seed
-    fraction = 0.1 if getattr(args, "test_fraction", None) is None else args.test_fraction
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    # --seed / --test-fraction only when given: the preparers hold the defaults
+    split = {k: v for k in ("seed", "test_fraction") if (v := getattr(args, k, None)) is not None}
+    with _warnings_reported("prepare"):
         if args.dataset == "animalfaces":
             report = prepare.prepare_animalfaces(
-                args.imagenet_train,
-                args.coordinates,
-                args.out,
-                seed=seed,
-                test_fraction=fraction,
-                workers=workers,
+                args.imagenet_train, args.coordinates, args.out, workers=args.workers, **split
             )
         elif args.dataset == "nabirds":
             report = prepare.prepare_nabirds(
-                args.root,
-                args.out,
-                crop=args.crop,
-                official_split=args.official_split,
-                seed=seed,
-                test_fraction=fraction,
-                workers=workers,
+                args.root, args.out, crop=args.crop, official_split=args.official_split, workers=args.workers, **split
             )
         elif args.dataset == "uecfood256":
-            report = prepare.prepare_uecfood256(
-                args.root, args.out, seed=seed, test_fraction=fraction, workers=workers
-            )
+            report = prepare.prepare_uecfood256(args.root, args.out, workers=args.workers, **split)
         else:
-            report = prepare.prepare_cat2dog(args.root, args.out, workers=workers)
-    _report_warnings("prepare", [str(w.message) for w in caught])
+            report = prepare.prepare_cat2dog(args.root, args.out, workers=args.workers)
     print(report.summary())
 
 
 def _add_training_commands(sub: argparse._SubParsersAction) -> None:
-    from deepi2i.config import TRAIN_PRESETS
+    from deepi2i.config import ADV_LOSSES, AMP_MODES, PRESETS, REC_DISTANCES, TRANSFERABLE, TrainConfig
+
+    def tc(name: str) -> Any:  # the TrainConfig default a preset keeps unless it sets the field itself
+        return default_of(TrainConfig, name)
 
     def run_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data", required=True, metavar="DIR", help="class folder DIR/<class>/<images> (split on first use)")
         p.add_argument(
             "--out", required=True, metavar="RUN", help="run folder; rerunning the same command resumes from its newest checkpoint"
         )
-        p.add_argument("--preset", required=True, choices=TRAIN_PRESETS, help="training preset (paper128, shapes64, tiny)")
+        p.add_argument("--preset", required=True, choices=list(PRESETS), help=f"training preset ({', '.join(PRESETS)})")
         p.add_argument("--kimg", type=float, help="total length in thousands of images (default: the preset's)")
         p.add_argument("--batch-size", type=int, help="global batch per optimizer step (over all processes)")
         p.add_argument("--accumulation", type=int, help="micro-batches per step and process (gradient accumulation)")
         p.add_argument("--seed", type=int, help="seed of initialisation, data order, z and classes")
         p.add_argument("--ch", type=int, help="network width of a model built from the preset (not with a source)")
-        p.add_argument("--lr-g", type=float, help="generator learning rate (default 1e-4)")
-        p.add_argument("--lr-d", type=float, help="discriminator (and encoder, adaptors) learning rate (default 4e-4)")
+        p.add_argument("--lr-g", type=float, help=f"generator learning rate (default {tc('lr_generator')})")
+        p.add_argument(
+            "--lr-d", type=float, help=f"discriminator (and encoder, adaptors) learning rate (default {tc('lr_discriminator')})"
+        )
         p.add_argument("--ema-decay", type=float, help="EMA decay of the generator (exports and grids use the EMA)")
         p.add_argument("--no-ema", action="store_true", help="no EMA: export the trained generator itself")
         p.add_argument(
             "--ortho-reg", type=float, nargs="?", const=1e-4, help="BigGAN's orthogonal regularisation of G (flag alone: 1e-4)"
         )
-        p.add_argument("--adv-loss", choices=["hinge", "log"], help="hinge (default) or the paper's Eq. 1 log form")
-        p.add_argument("--amp", choices=["none", "bf16", "fp16"], help="autocast precision (GPU; bf16 also on CPU)")
+        p.add_argument(
+            "--adv-loss", choices=ADV_LOSSES, help=f"hinge or the paper's Eq. 1 log form (default {tc('adv_loss')})"
+        )
+        p.add_argument(
+            "--amp", choices=AMP_MODES, help=f"autocast precision (GPU; bf16 also on CPU; default {tc('amp')})"
+        )
         p.add_argument("--channels-last", action="store_true", help="channels-last input images (GPU speed)")
         p.add_argument(
             "--cross-replica-bn", action="store_true", help="batch-norm statistics over all processes (torchrun)"
         )
         p.add_argument("--device", help="cpu, cuda or cuda:N (default: this process's GPU when available)")
-        p.add_argument("--workers", type=int, help="data-loading worker processes (default 0)")
+        p.add_argument("--workers", type=int, help=f"data-loading worker processes (default {tc('workers')})")
         p.add_argument("--log-every", type=int, help="steps between log records")
         p.add_argument("--sample-every", type=int, help="steps between sample grids")
         p.add_argument("--checkpoint-every", type=int, help="steps between training-state checkpoints")
@@ -583,7 +640,7 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--init-from-source",
         metavar="NETS",
-        help="comma list of encoder,generator,discriminator to take from the source (default all; the rest train from scratch)",
+        help=f"comma list of {','.join(TRANSFERABLE)} to take from the source (default all; the rest train from scratch)",
     )
     p.add_argument(
         "--class-map",
@@ -591,9 +648,11 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         help="source embedding row per target class: identity (default), offset:N, names, or r0,r1,...",
     )
     p.add_argument("--phase1-kimg", type=float, help="length of phase 1 (adaptors + discriminator) in kimg")
-    p.add_argument("--rec-distance", choices=["l1", "mse"], help="reconstruction distance (default l1, the paper)")
-    p.add_argument("--lambda-adv", type=float, help="weight of the adversarial term (default 1)")
-    p.add_argument("--lambda-rec", type=float, help="weight of the reconstruction term (default 1)")
+    p.add_argument(
+        "--rec-distance", choices=REC_DISTANCES, help=f"reconstruction distance (default {tc('rec_distance')}, the paper)"
+    )
+    p.add_argument("--lambda-adv", type=float, help=f"weight of the adversarial term (default {tc('lambda_adv')})")
+    p.add_argument("--lambda-rec", type=float, help=f"weight of the reconstruction term (default {tc('lambda_rec')})")
     p.add_argument(
         "--adaptor-weights",
         metavar="W",
@@ -738,13 +797,15 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _add_web_commands(sub: argparse._SubParsersAction) -> None:
-    from deepi2i.web import WebLimits
+    from deepi2i.web import WebLimits, serve
 
     d = WebLimits()
     p = sub.add_parser("serve", help='web demo: translate uploaded images in the browser (needs pip install -e ".[web]")')
     p.add_argument("--model", default="shapes", metavar="EXPORT|NAME", help="export folder or shipped model name (default shapes)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument(
+        "--host", default=default_of(serve, "host"), help="address to listen on (default %(default)s: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=default_of(serve, "port"), help="port (default %(default)s)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--max-bytes", type=int, default=d.max_bytes, help=f"largest upload in bytes (default {d.max_bytes})")
     p.add_argument("--max-pixels", type=int, default=d.max_pixels, help=f"largest upload in pixels (default {d.max_pixels})")

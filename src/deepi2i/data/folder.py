@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,15 @@ class ClassFolderDataset(Dataset[tuple[torch.Tensor, int]]):
         manifest_path: StrPath | None = None,
         workers: int = 1,
         progress: bool = True,
+        manifest: Mapping[str, Any] | None = None,
     ) -> None:
         self.root = Path(root)
         self.resolution = int(resolution)
         if self.resolution < 1:
             raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
         self.split = split
-        self.manifest: dict[str, Any] = load_or_create_manifest(
+        # `manifest`: one just read and checked (another split of the same folder): no second folder scan
+        self.manifest: dict[str, Any] = dict(manifest) if manifest is not None else load_or_create_manifest(
             self.root,
             seed=seed,
             test_fraction=test_fraction,

@@ -56,11 +56,17 @@ def _claimed(
 
 
 def _sample_dataset(data: DataArg, dataset: Dataset, resolution: int, progress: bool = True) -> Dataset:
-    """The test split (held-out inputs make honest grids) when there is one, else the training data."""
+    """The test split (held-out inputs make honest grids) when there is one, else the training data.
+
+    Taken from the manifest the training split was opened with: the folder is scanned once per run.
+    """
     if isinstance(data, Dataset):
         return dataset
-    test = open_dataset(data, resolution, split="test", progress=progress)
-    return test if len(test) else dataset  # type: ignore[arg-type]
+    from deepi2i.data.folder import ClassFolderDataset
+
+    manifest = dataset.manifest  # type: ignore[attr-defined]
+    test = ClassFolderDataset(data, resolution, split="test", cache=True, progress=progress, manifest=manifest)
+    return test if len(test) else dataset
 
 
 def class_names_of(dataset: Dataset) -> tuple[str, ...] | None:
@@ -184,6 +190,19 @@ def train(
         return _fit(task, data, dataset, out, device, progress, stop_at_step, info, allow_new_data, moved)
 
 
+def _class_names(data: str | Path) -> list[str]:
+    """The class folder's classes from its split manifest (made on first use).
+
+    An existing manifest is only read here: `pretrain` / `train` check it against the folder's files
+    when they open the data, so a run scans the folder once.
+    """
+    from deepi2i.data.manifest import MANIFEST_NAME, load_or_create_manifest, read_manifest
+
+    path = Path(data) / MANIFEST_NAME
+    manifest = read_manifest(path) if path.is_file() else load_or_create_manifest(data)
+    return list(manifest["class_names"])
+
+
 def preset_config(
     preset: str,
     task: str,
@@ -203,9 +222,8 @@ def preset_config(
     `model_overrides` replaces DeepI2IConfig fields (adaptor_weights, levels, use_adaptors).
     """
     from deepi2i.config import train_preset
-    from deepi2i.data.folder import ClassFolderDataset
 
-    names = ClassFolderDataset(data, resolution=8, split="train").class_names
+    names = _class_names(data)
     config = train_preset(
         preset, task, len(names), names, kimg=kimg, phase1_kimg=phase1_kimg, scratch=scratch, transfer=transfer
     )
