@@ -69,8 +69,8 @@ def diagnose(model: DeepI2I, x: torch.Tensor, y_src: torch.Tensor, seed: int = 0
     skips = {r: c.weight(r) * a for r, a in adapted.items()}
     x_fake, acts = generator_activations(model, z, y, skips)
     with torch.no_grad():
-        _, feats_src = model.discriminator(x, y_src, levels=levels, relu_last_tap=c.relu_last_tap)
-    logits, feats_fake = model.discriminator(x_fake, y, levels=levels, relu_last_tap=c.relu_last_tap)
+        _, feats_src = model.discriminator.features(x, y_src, levels, c.relu_last_tap)
+    logits, feats_fake = model.discriminator.features(x_fake, y, levels, c.relu_last_tap)
     adv = losses.g_loss(logits, "hinge")
     per_level = {r: alphas[r] * (feats_fake[r] - feats_src[r]).abs().mean() for r in levels}
     rec = lambda_rec * sum(per_level.values())

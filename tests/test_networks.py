@@ -206,7 +206,7 @@ def test_discriminator_feature_pyramid_matches_encoder_with_same_weights():
     model = DeepI2I(tiny(resolution=64, ch=2)).eval()
     model.encoder.load_state_dict({k: v for k, v in model.discriminator.state_dict().items() if k.startswith("blocks.")})
     x, y = torch.rand(2, 3, 64, 64), torch.tensor([0, 1])
-    _, feats = model.discriminator(x, y, levels=model.config.pyramid_levels)
+    _, feats = model.discriminator.features(x, y, model.config.pyramid_levels)
     enc = model.encoder(x)
     assert all(torch.equal(feats[r], enc[r]) for r in enc)
     assert isinstance(Discriminator(tiny().discriminator)(torch.zeros(1, 3, 32, 32), torch.tensor([0])), torch.Tensor)

@@ -69,7 +69,7 @@ def test_official_deepi2i_pipeline_matches(official_dir, official_vectors):
         feats = model.encoder(v["x_src"])
         adapted = model.adaptors(feats)
         x_fake = model(v["x_src"], v["y_trg"], v["z"])
-        logits, fake_feats = model.discriminator(x_fake, v["y_trg"], levels=model.config.pyramid_levels)
+        logits, fake_feats = model.discriminator.features(x_fake, v["y_trg"], model.config.pyramid_levels)
     for r, expected in unflatten(v, "encoder_feats").items():
         assert max_err(feats[r], expected) <= TOL, r
     for r, expected in unflatten(v, "adaptor_feats").items():
@@ -88,8 +88,8 @@ def test_official_losses_match(official_dir, official_vectors):
     weights = {r: float(w) for r, w in unflatten(v, "rec_weights").items()}
     with torch.no_grad():
         real = model.discriminator(v["x_real"], v["y_real"])
-        fake, fake_feats = model.discriminator(v["G_out"], v["y_trg"], levels=levels)
-        _, src_feats = model.discriminator(v["x_src"], v["y_src"], levels=levels)
+        fake, fake_feats = model.discriminator.features(v["G_out"], v["y_trg"], levels)
+        _, src_feats = model.discriminator.features(v["x_src"], v["y_src"], levels)
     # the discriminator's features of the input equal the encoder's (both are D.pth's trunk)
     for r, expected in unflatten(v, "encoder_feats").items():
         assert max_err(src_feats[r], expected) <= TOL

@@ -18,9 +18,9 @@ from deepi2i.networks.layers import BatchNorm, ConditionalBatchNorm
 from deepi2i.training import (
     EMA,
     Batch,
-    Networks,
     PretrainObjective,
     Schedule,
+    TrainingNetworks,
     TranslationObjective,
     TranslationTask,
     parse_class_map,
@@ -263,13 +263,15 @@ class HandDiscriminator(nn.Module):
         super().__init__()
         self.scale = nn.Parameter(torch.tensor(1.0))
 
-    def forward(self, x: Tensor, y: Tensor, levels=(), relu_last_tap: bool = True):
-        logits = self.scale * x.mean(dim=(1, 2, 3)) + y.float()
-        return (logits, {8: x, 4: 2 * x}) if levels else logits
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.scale * x.mean(dim=(1, 2, 3)) + y.float()
+
+    def features(self, x: Tensor, y: Tensor, levels, relu_last_tap: bool = True):
+        return self(x, y), {8: x, 4: 2 * x}
 
 
-def _hand_nets() -> Networks:
-    return Networks(
+def _hand_nets() -> TrainingNetworks:
+    return TrainingNetworks(
         {"encoder": HandEncoder(), "adaptors": HandAdaptors(), "generator": HandGenerator(), "discriminator": HandDiscriminator()}
     )
 
@@ -339,7 +341,7 @@ def test_pretrain_objective() -> None:
         def forward(self, z, y):
             return z[:, :12].reshape(-1, 3, 2, 2)
 
-    nets = Networks({"generator": G(), "discriminator": HandDiscriminator()})
+    nets = TrainingNetworks({"generator": G(), "discriminator": HandDiscriminator()})
     b = _batch(1.0)
     loss, _ = PretrainObjective("hinge").g_loss(nets, b)
     torch.testing.assert_close(loss, -(b.z_g[:, :12].mean(dim=1) + b.y_g.float()).mean())

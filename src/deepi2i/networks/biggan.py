@@ -130,14 +130,26 @@ class Discriminator(nn.Module):
         self.embed = SNEmbedding(c.n_classes, c.out_channels[-1], eps=c.sn_eps)
         init_weights(self, c.init)
 
-    def forward(
-        self, x: Tensor, y: Tensor, levels: Sequence[int] = (), relu_last_tap: bool = True
-    ) -> Tensor | tuple[Tensor, dict[int, Tensor]]:
-        """x [B, 3, R, R], y int64 [B] -> logits [B]; with `levels`, also the feature pyramid."""
+    def features(
+        self, x: Tensor, y: Tensor, levels: Sequence[int], relu_last_tap: bool = True
+    ) -> tuple[Tensor, dict[int, Tensor]]:
+        """x [B, 3, R, R], y int64 [B] -> (logits [B], features {resolution: [B, C, r, r]} at `levels`).
+
+        One trunk pass gives both: DeepI2I's generator side needs the logits of a translation for
+        L_adv and its features for L_rec (Eq. 3) together.
+        """
         h, feats = run_trunk(self.blocks, self.config, x, levels, relu_last_tap)
+        return self._head(h, y), feats
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """x [B, 3, R, R], y int64 [B] -> logits [B]."""
+        h, _ = run_trunk(self.blocks, self.config, x, (), relu_last_tap=False)
+        return self._head(h, y)
+
+    def _head(self, h: Tensor, y: Tensor) -> Tensor:
+        """The projection head: last trunk activation [B, C, r, r], y [B] -> logits [B]."""
         h = torch.sum(F.relu(h), dim=[2, 3])  # [B, C]
-        logits = self.linear(h).squeeze(1) + torch.sum(self.embed(y) * h, dim=1)  # [B]
-        return (logits, feats) if levels else logits
+        return self.linear(h).squeeze(1) + torch.sum(self.embed(y) * h, dim=1)  # [B]
 
 
 class BigGAN(Exportable, nn.Module):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
@@ -32,43 +30,33 @@ def sample_z(
     return nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
 
 
-# ---- the per-output z rule: one z per (seed, input index, sample), whatever the batch or device.
-# `deepi2i translate`, the Translator API and `deepi2i evaluate` all draw z here, so the same
-# input, sample and seed give the same translation in each of them.
+def adaptor_skips(encoder: nn.Module, adaptors: nn.Module, config: DeepI2IConfig, x_src: Tensor) -> dict[int, Tensor]:
+    """The generator's additions w_l * Λ_l(Υ_l(x_src)) (Eq. 5), keyed by resolution: {r: [B, C_G(r), r, r]}."""
+    adapted = adaptors(encoder(x_src))
+    return {r: config.weight(r) * a for r, a in adapted.items()}
 
 
-def check_truncation(truncation: float | None) -> None:
-    """None or a finite number > 0 (NaN passes a plain `<= 0` test and would give NaN images)."""
-    if truncation is not None and not (0 < truncation < math.inf):
-        raise ValueError(f"truncation must be > 0 (a finite number), got {truncation}")
-
-
-def z_seed(seed: int, input_index: int, sample: int) -> int:
-    """The seed of one output's z: a hash of (seed, input index, sample), independent of batching."""
-    digest = hashlib.blake2b(f"deepi2i-z:{seed}:{input_index}:{sample}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
-
-
-def latent(dim: int, seed: int, input_index: int, sample: int, truncation: float | None = None) -> Tensor:
-    """The z [dim] of sample `sample` of input `input_index`, drawn on the CPU so every device shares it."""
-    gen = torch.Generator().manual_seed(z_seed(seed, input_index, sample))
-    return sample_z(1, dim, truncation, gen)[0]
-
-
-def z_for_outputs(
-    dim: int, seed: int, outputs: Sequence[tuple[int, int]], truncation: float | None = None
+def run_deepi2i(
+    encoder: nn.Module,
+    adaptors: nn.Module,
+    generator: nn.Module,
+    config: DeepI2IConfig,
+    x_src: Tensor,
+    y_trg: Tensor | None,
+    z: Tensor,
+    *,
+    embed: Tensor | None = None,
 ) -> Tensor:
-    """z [len(outputs), dim] on the CPU for (input index, sample) pairs: one batch's latents."""
-    return torch.stack([latent(dim, seed, i, k, truncation) for i, k in outputs])
+    """x_fake = Φ(z, y_trg; + w · Λ(Υ(x_src))): the one composition of DeepI2I's networks.
 
-
-def latents(dim: int, n_inputs: int, samples: int, seed: int, truncation: float | None = None) -> Tensor:
-    """z [n_inputs, samples, dim]: what every translation call uses for these inputs and samples."""
-    z = torch.empty(n_inputs, samples, dim)
-    for i in range(n_inputs):
-        for k in range(samples):
-            z[i, k] = latent(dim, seed, i, k, truncation)
-    return z
+    Takes the networks one by one (stylegan3's `run_G`) so that training can pass each through
+    its DDP wrapper, or swap in the EMA generator, and still run exactly the model's forward.
+    x_src [B, 3, R, R] in [-1, 1], y_trg int64 [B] (or `embed` [B, shared_dim]), z [B, dim_z] -> [B, 3, R, R].
+    """
+    skips = adaptor_skips(encoder, adaptors, config, x_src)
+    if embed is not None:  # class interpolation passes embeddings instead of indices
+        return generator(z, y_trg, embed=embed, skips=skips)
+    return generator(z, y_trg, skips=skips)
 
 
 class DeepI2I(Exportable, nn.Module):
@@ -96,8 +84,7 @@ class DeepI2I(Exportable, nn.Module):
 
     def skips(self, x_src: Tensor) -> dict[int, Tensor]:
         """The generator's additions w_l * Λ_l(Υ_l(x_src)), keyed by resolution."""
-        adapted = self.adaptors(self.encoder(x_src))
-        return {r: self.config.weight(r) * a for r, a in adapted.items()}
+        return adaptor_skips(self.encoder, self.adaptors, self.config, x_src)
 
     def forward(
         self, x_src: Tensor, y_trg: Tensor | None = None, z: Tensor | None = None, *, embed: Tensor | None = None
@@ -105,7 +92,7 @@ class DeepI2I(Exportable, nn.Module):
         """x_src [B, 3, R, R] in [-1, 1], y_trg int64 [B] (or `embed`), z [B, dim_z] -> x_fake [B, 3, R, R]."""
         if z is None:
             z = sample_z(x_src.shape[0], self.config.generator.dim_z_used, device=x_src.device)
-        return self.generator(z, y_trg, embed=embed, skips=self.skips(x_src))
+        return run_deepi2i(self.encoder, self.adaptors, self.generator, self.config, x_src, y_trg, z, embed=embed)
 
     @torch.no_grad()
     def translate(

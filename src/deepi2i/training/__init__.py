@@ -10,7 +10,7 @@ from deepi2i.config import PhaseConfig, TrainConfig, train_preset
 from deepi2i.training.api import open_dataset, preset_config, pretrain, train
 from deepi2i.training.ema import EMA
 from deepi2i.training.loop import NonFiniteLossError, RunResult, fit
-from deepi2i.training.objectives import Batch, Networks, PretrainObjective, TranslationObjective
+from deepi2i.training.objectives import Batch, PretrainObjective, TrainingNetworks, TranslationObjective
 from deepi2i.training.phases import Schedule
 from deepi2i.training.tasks import PretrainTask, TranslationTask
 from deepi2i.training.transfer import parse_class_map, resolve_transfer_config, transfer_weights
@@ -18,7 +18,6 @@ from deepi2i.training.transfer import parse_class_map, resolve_transfer_config, 
 __all__ = [
     "EMA",
     "Batch",
-    "Networks",
     "NonFiniteLossError",
     "PhaseConfig",
     "PretrainObjective",
@@ -26,6 +25,7 @@ __all__ = [
     "RunResult",
     "Schedule",
     "TrainConfig",
+    "TrainingNetworks",
     "TranslationObjective",
     "TranslationTask",
     "fit",

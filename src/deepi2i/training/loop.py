@@ -1,11 +1,14 @@
 """The one training loop: pretraining and DeepI2I training are phases of it (phases are data).
 
-Per optimizer step: draw the step's data (a pure function of seed and step) and its z / classes
-(from the loop's own generator, drawn for the GLOBAL batch and sliced per replica, so that N
-processes see exactly what one process would), then a discriminator step and a generator-side
-step for the networks the current phase trains. Frozen networks run in eval mode without
-gradients. Rank 0 logs, draws sample grids and writes checkpoints; rerunning the same command
-resumes from the newest checkpoint to the same parameters as an uninterrupted run.
+`fit` reads top to bottom: the networks, their optimizers and EMA, and the `TrainingCheckpoint`
+that saves and restores them; resume or start; then per optimizer step: the step's data (a pure
+function of seed and step) and its z / classes (from the loop's own generator, drawn for the
+GLOBAL batch and sliced per replica, so that N processes see exactly what one process would),
+then a discriminator step and a generator-side step (`train_step`, which accumulates gradients
+over micro-batches with `accumulate_gradients`) for the networks the current phase trains.
+Frozen networks run in eval mode without gradients. Rank 0 logs, draws sample grids and writes
+checkpoints; rerunning the same command resumes from the newest checkpoint to the same
+parameters as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,6 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from deepi2i._io import atomic_write_bytes
-from deepi2i.checkpoint import load_state_strict
 from deepi2i.config import TrainConfig
 from deepi2i.networks.deepi2i import sample_z
 from deepi2i.training.distributed import (
@@ -36,11 +38,11 @@ from deepi2i.training.distributed import (
 )
 from deepi2i.training.ema import EMA
 from deepi2i.training.logs import RunLog
-from deepi2i.training.objectives import Batch, LossFn, Networks
+from deepi2i.training.objectives import Batch, LossFn, Objective, TrainingNetworks
 from deepi2i.training.phases import Schedule, ScheduledPhase
 from deepi2i.training.regularizers import add_ortho_grad_
 from deepi2i.training.runfolder import check_same_data, run_lock
-from deepi2i.training.state import capture_rng, load_latest, restore_rng, save_checkpoint
+from deepi2i.training.state import TrainingCheckpoint
 from deepi2i.training.stream import REAL, SOURCE, IndexStream, StepBatches, epoch_permutation
 from deepi2i.training.tasks import FixedInputs, Task
 from deepi2i.version import __version__
@@ -101,7 +103,7 @@ def _eval_mode(modules: Mapping[str, nn.Module]) -> Iterator[None]:
             m.train(modes[name])
 
 
-def _no_sync(wrappers: list[nn.Module], sync: bool) -> contextlib.ExitStack:
+def _no_sync(wrappers: Sequence[nn.Module], sync: bool) -> contextlib.ExitStack:
     """Skip DDP's gradient all-reduce on all but the last accumulation micro-batch."""
     stack = contextlib.ExitStack()
     if not sync:
@@ -109,6 +111,12 @@ def _no_sync(wrappers: list[nn.Module], sync: bool) -> contextlib.ExitStack:
             if hasattr(w, "no_sync"):
                 stack.enter_context(w.no_sync())
     return stack
+
+
+def _write_run_config(run_dir: Path, config: TrainConfig, run_info: Mapping[str, Any] | None) -> None:
+    """RUN/config.json: the resolved config plus what the caller records (data path, source, ...); written once."""
+    meta = {"format": RUN_FORMAT, "deepi2i_version": __version__, **(run_info or {}), "config": config.to_dict()}
+    atomic_write_bytes(run_dir / "config.json", (json.dumps(meta, indent=2) + "\n").encode())
 
 
 def _loader(dataset: Dataset, stream: IndexStream, config: TrainConfig, info: DistInfo, start: int) -> Iterator[Any]:
@@ -121,6 +129,134 @@ def _loader(dataset: Dataset, stream: IndexStream, config: TrainConfig, info: Di
             pin_memory=info.device.type == "cuda",
         )
     )
+
+
+# ---- one optimizer step ------------------------------------------------------------------------
+
+
+def draw_batch(
+    real_it: Iterator[Any], src_it: Iterator[Any] | None, rng: torch.Generator, config: TrainConfig, mine: slice
+) -> Batch:
+    """The step's data and noise: z ~ N(0, I) and uniform classes drawn for the GLOBAL batch, this replica's slice.
+
+    Order of draws from `rng` (part of the resume format): y_d, z_d, y_g, z_g. `sample_z` without
+    truncation draws exactly what `torch.randn` would (BigGAN trains on untruncated N(0, I)).
+    """
+    b, dim_z, n_classes = config.batch_size, config.model.generator.dim_z_used, config.model.n_classes
+    x_real, y_real = next(real_it)
+    x_src, y_src = next(src_it) if src_it is not None else (None, None)
+    y_d = torch.randint(n_classes, (b,), generator=rng)
+    z_d = sample_z(b, dim_z, generator=rng)
+    y_g = torch.randint(n_classes, (b,), generator=rng)
+    z_g = sample_z(b, dim_z, generator=rng)
+    return Batch(x_real, y_real, y_d[mine], z_d[mine], y_g[mine], z_g[mine], x_src, y_src)
+
+
+def accumulate_gradients(
+    loss_fn: LossFn,
+    nets: TrainingNetworks,
+    micro: Sequence[Batch],
+    scaler: torch.amp.GradScaler,
+    autocast: torch.autocast,
+    wrappers: Sequence[nn.Module],
+) -> dict[str, Tensor]:
+    """Backpropagate the mean of `loss_fn` over the micro-batches; return the mean of its logs.
+
+    DDP's all-reduce of the `wrappers` runs once, on the last micro-batch (stylegan3's idea).
+    """
+    logs: dict[str, Tensor] = {}
+    for i, mb in enumerate(micro):
+        with _no_sync(wrappers, sync=i == len(micro) - 1):
+            with autocast:
+                loss, parts = loss_fn(nets, mb)
+            scaler.scale(loss / len(micro)).backward()
+        for k, v in parts.items():
+            logs[k] = logs.get(k, 0.0) + v.float() / len(micro)
+    return logs
+
+
+def _update(
+    names: Sequence[str],
+    loss_fn: LossFn,
+    nets: TrainingNetworks,
+    micro: Sequence[Batch],
+    optimizers: Mapping[str, torch.optim.Optimizer],
+    scaler: torch.amp.GradScaler,
+    autocast: torch.autocast,
+    ortho_reg: float,
+) -> dict[str, Tensor]:
+    """Zero the gradients of `names`, accumulate `loss_fn`'s, (BigGAN's ortho regulariser on G), step."""
+    for name in names:
+        optimizers[name].zero_grad(set_to_none=True)
+    logs = accumulate_gradients(loss_fn, nets, micro, scaler, autocast, [nets.ddp[n] for n in names if n in nets.ddp])
+    if ortho_reg > 0 and "generator" in names:
+        scaler.unscale_(optimizers["generator"])
+        add_ortho_grad_(nets["generator"], ortho_reg, skip=nets["generator"].shared.parameters())
+    for name in names:
+        scaler.step(optimizers[name])
+    scaler.update()
+    return logs
+
+
+def train_step(
+    objective: Objective,
+    phase: ScheduledPhase,
+    nets: TrainingNetworks,
+    micro: Sequence[Batch],
+    optimizers: Mapping[str, torch.optim.Optimizer],
+    scalers: Mapping[str, torch.amp.GradScaler],
+    autocast: torch.autocast,
+    ortho_reg: float,
+) -> dict[str, Tensor]:
+    """The discriminator step, then the generator side (D gets no gradient there), for what `phase` trains."""
+    logs: dict[str, Tensor] = {}
+    if "discriminator" in phase.train:
+        logs |= _update(["discriminator"], objective.d_loss, nets, micro, optimizers, scalers["D"], autocast, ortho_reg)
+    g_side = [n for n in phase.train if n != "discriminator" and n in optimizers]
+    if g_side:
+        nets["discriminator"].requires_grad_(False)
+        try:
+            logs |= _update(g_side, objective.g_loss, nets, micro, optimizers, scalers["G"], autocast, ortho_reg)
+        finally:
+            nets["discriminator"].requires_grad_("discriminator" in phase.train)
+    return logs
+
+
+def _reduce_logs(
+    logs: Mapping[str, Tensor], info: DistInfo, done: int, phase: ScheduledPhase, b_global: int, last_ckpt: Path | None
+) -> dict[str, float]:
+    """One all-reduce per step: the logged means, and a NaN/inf check every replica agrees on."""
+    keys = sorted(logs)
+    values = all_reduce_mean(torch.stack([logs[k] for k in keys]), info).tolist() if keys else []
+    bad = {k: v for k, v in zip(keys, values, strict=True) if not math.isfinite(v)}
+    if bad:
+        raise NonFiniteLossError(
+            f"training stopped: {', '.join(f'{k} = {v}' for k, v in bad.items())} at step {done} "
+            f"(phase {phase.name!r}, {done * b_global / 1000:.3f} kimg). Nothing from this step was saved; "
+            f"the last good checkpoint is {last_ckpt or 'none (the run had not written one yet)'} and "
+            "rerunning the same command resumes from it. Usual causes: a learning rate too high, fp16 "
+            "overflow (try --amp bf16 or none), or NaN/inf in the input images."
+        )
+    return dict(zip(keys, values, strict=True))
+
+
+def _enter_phase(phase: ScheduledPhase, nets: TrainingNetworks, info: DistInfo, runlog: RunLog, n_phases: int) -> None:
+    """Trained networks: train mode, gradients, DDP. Frozen: eval mode, no gradients, never wrapped."""
+    for name, net in nets.raw.items():
+        trained = name in phase.train
+        net.train(trained)
+        net.requires_grad_(trained)
+    nets.ddp = {}
+    for name in phase.train:
+        if name in nets.raw and (wrapped := wrap(nets[name], info, name == "encoder")) is not nets[name]:
+            nets.ddp[name] = wrapped
+    runlog.set_phase(phase.name)
+    frozen = sorted(set(nets.raw) - set(phase.train))
+    runlog.message(f"phase {phase.index + 1}/{n_phases} {phase.name!r}: steps {phase.start}-{phase.end}, "
+                   f"training {list(phase.train)}, frozen {frozen}")
+
+
+# ---- samples and export (rank 0) ---------------------------------------------------------------
 
 
 def _fixed_inputs(task: Task, dataset: Dataset, device: torch.device) -> FixedInputs:
@@ -136,6 +272,25 @@ def _fixed_inputs(task: Task, dataset: Dataset, device: torch.device) -> FixedIn
         x = torch.stack([dataset[i][0] for i in idx]).to(device)
     z = sample_z(n, c.model.generator.dim_z_used, generator=torch.Generator().manual_seed(c.seed + 1))
     return FixedInputs(z=z.to(device), classes=classes.to(device), x=x)
+
+
+def _shown_generator(nets: TrainingNetworks, ema: EMA | None) -> nn.Module:
+    """What grids and the export use: the EMA generator when there is one."""
+    return ema.module if ema is not None else nets["generator"]
+
+
+def _draw_samples(
+    task: Task, nets: TrainingNetworks, ema: EMA | None, fixed: FixedInputs | None, runlog: RunLog, step: int
+) -> None:
+    if fixed is None:
+        return
+    with _eval_mode(nets.raw):
+        cells, headers = task.sample_grid(nets, _shown_generator(nets, ema), fixed)
+    runlog.image(step, cells, headers)
+
+
+def _export(task: Task, run_dir: Path, nets: TrainingNetworks, ema: EMA | None, info: DistInfo) -> Path | None:
+    return task.export(run_dir / "export", _shown_generator(nets, ema)) if info.is_main else None
 
 
 # ---- the loop ----------------------------------------------------------------------------------
@@ -185,9 +340,10 @@ def _fit(
             f"batch size {b_global} does not split into {info.world} processes x {config.accumulation} accumulation steps"
         )
     b_local = b_global // info.world
+    mine = slice(info.rank * b_local, (info.rank + 1) * b_local)  # this replica's part of the global batch
 
-    # ---- networks, optimizers, EMA, generators
-    nets = Networks(task.networks)
+    # ---- networks, optimizers, EMA, the loop's generator (z, classes), and the checkpoint holding them
+    nets = TrainingNetworks(task.networks)
     for net in nets.raw.values():
         net.to(info.device)
     if config.cross_replica_bn:
@@ -198,45 +354,30 @@ def _fit(
         if (params := list(nets[name].parameters()))
     }
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp)
+    autocast = torch.autocast(info.device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
     scalers = {side: torch.amp.GradScaler(info.device.type, enabled=config.amp == "fp16") for side in ("D", "G")}
     ema = EMA(nets["generator"], config.ema_decay) if config.ema_decay is not None else None
     rng = torch.Generator().manual_seed(config.seed)  # z and classes; data order has its own streams
+    checkpoint = TrainingCheckpoint(
+        run_dir, networks=nets.raw, optimizers=optimizers, scalers=scalers, ema=ema, rng=rng,
+        batch_size=b_global, keep=config.keep_checkpoints,
+    )
 
     # ---- resume or start
     start, last_ckpt, data_note = 0, None, None
-    resumed = load_latest(run_dir)
-    if resumed is not None:
+    if (resumed := checkpoint.latest()) is not None:
         last_ckpt, state = resumed
         _check_same_run(state["config"], config, run_dir)
         data_note = check_same_data(run_dir, run_info or {}, int(state["step"]), allow_new_data) if info.is_main else None
-        for name, net in nets.raw.items():
-            load_state_strict(net, state["networks"][name], f"{last_ckpt} ({name})")
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        for name, opt in optimizers.items():
-            opt.load_state_dict(state["optimizers"][name])
-        for side, scaler in scalers.items():
-            if state["scalers"].get(side):
-                scaler.load_state_dict(state["scalers"][side])
-        restore_rng(state["rng"], rng)
-        start = int(state["step"])
-        if state["data"]["real"] != start * b_global:
-            raise ValueError(f"{last_ckpt}: data position {state['data']['real']} does not match step {start}")
+        start = checkpoint.load(state, last_ckpt)
     elif info.is_main:
-        meta = {"format": RUN_FORMAT, "deepi2i_version": __version__, **(run_info or {}), "config": config.to_dict()}
-        atomic_write_bytes(run_dir / "config.json", (json.dumps(meta, indent=2) + "\n").encode())
-
-    def export() -> Path | None:
-        if not info.is_main:
-            return None
-        generator = ema.module if ema is not None else nets["generator"]
-        return task.export(run_dir / "export", generator)
-
+        _write_run_config(run_dir, config, run_info)
     if start >= total:
         out = run_dir / "export"
-        return RunResult(start, total, out if (out / "config.json").is_file() else export(), last_ckpt)
+        done_export = out if (out / "config.json").is_file() else _export(task, run_dir, nets, ema, info)
+        return RunResult(start, total, done_export, last_ckpt)
 
-    # ---- data: one stream of real images, one of translation inputs
+    # ---- data: one stream of real images, one of translation inputs; sample-grid inputs; the log
     real_it = _loader(dataset, IndexStream(len(dataset), config.seed, REAL), config, info, start)  # type: ignore[arg-type]
     src_it = (
         _loader(dataset, IndexStream(len(dataset), config.seed, SOURCE), config, info, start)  # type: ignore[arg-type]
@@ -248,137 +389,40 @@ def _fit(
     if data_note:
         runlog.message(data_note)
 
-    def draw_samples(step: int) -> None:
-        if fixed is None:
-            return
-        generator = ema.module if ema is not None else nets["generator"]
-        with _eval_mode(nets.raw):
-            cells, headers = task.sample_grid(nets, generator, fixed)
-        runlog.image(step, cells, headers)
-
-    def checkpoint(step: int, phase: ScheduledPhase) -> Path | None:
-        if not info.is_main:
-            return None
-        state = {
-            "step": step,
-            "phase": phase.name,
-            "task": config.task,
-            "config": config.to_dict(),
-            "networks": {name: net.state_dict() for name, net in nets.raw.items()},
-            "ema": ema.state_dict() if ema is not None else None,
-            "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
-            "scalers": {side: s.state_dict() for side, s in scalers.items()},
-            "rng": capture_rng(rng),
-            "data": {"real": step * b_global, "source": step * b_global},
-        }
-        return save_checkpoint(run_dir, step, state, config.keep_checkpoints)
-
-    def enter(phase: ScheduledPhase) -> None:
-        """Trained networks: train mode, gradients, DDP. Frozen: eval mode, no gradients, never wrapped."""
-        for name, net in nets.raw.items():
-            trained = name in phase.train
-            net.train(trained)
-            net.requires_grad_(trained)
-        nets.ddp = {}
-        for name in phase.train:
-            if name in nets.raw and (wrapped := wrap(nets[name], info, name == "encoder")) is not nets[name]:
-                nets.ddp[name] = wrapped
-        runlog.set_phase(phase.name)
-        frozen = sorted(set(nets.raw) - set(phase.train))
-        runlog.message(f"phase {phase.index + 1}/{len(schedule.phases)} {phase.name!r}: steps {phase.start}-{phase.end}, "
-                       f"training {list(phase.train)}, frozen {frozen}")
-
-    autocast = torch.autocast(info.device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
-
-    def run_side(losses_fn: LossFn, names: list[str], scaler: torch.amp.GradScaler, micro: list[Batch]) -> dict[str, Tensor]:
-        """Accumulate `losses_fn` over the micro-batches, then step the optimizers of `names`."""
-        for name in names:
-            optimizers[name].zero_grad(set_to_none=True)
-        logs: dict[str, Tensor] = {}
-        wrappers = [nets.ddp[n] for n in names if n in nets.ddp]
-        for i, mb in enumerate(micro):
-            with _no_sync(wrappers, sync=i == len(micro) - 1):
-                with autocast:
-                    loss, parts = losses_fn(nets, mb)
-                scaler.scale(loss / len(micro)).backward()
-            for k, v in parts.items():
-                logs[k] = logs.get(k, 0.0) + v.float() / len(micro)
-        if config.ortho_reg > 0 and "generator" in names:
-            scaler.unscale_(optimizers["generator"])
-            add_ortho_grad_(nets["generator"], config.ortho_reg, skip=nets["generator"].shared.parameters())
-        for name in names:
-            scaler.step(optimizers[name])
-        scaler.update()
-        return logs
-
     phase: ScheduledPhase | None = None
     sums: dict[str, float] = {}
     n_summed = 0
-    g_dim, n_classes = config.model.generator.dim_z_used, config.model.n_classes
-    mine = slice(info.rank * b_local, (info.rank + 1) * b_local)
     try:
         if start == 0:
-            draw_samples(0)
+            _draw_samples(task, nets, ema, fixed, runlog, 0)
         for step in range(start, total):
             sp = schedule.phase_at(step)
             if phase is None or sp.index != phase.index:
                 phase = sp
-                enter(phase)
+                _enter_phase(phase, nets, info, runlog, len(schedule.phases))
 
-            # ---- this step's data and noise (global draws, this replica's slice)
-            x_real, y_real = next(real_it)
-            x_src, y_src = next(src_it) if src_it is not None else (None, None)
-            y_d = torch.randint(n_classes, (b_global,), generator=rng)
-            z_d = torch.randn(b_global, g_dim, generator=rng)
-            y_g = torch.randint(n_classes, (b_global,), generator=rng)
-            z_g = torch.randn(b_global, g_dim, generator=rng)
-            batch = Batch(x_real, y_real, y_d[mine], z_d[mine], y_g[mine], z_g[mine], x_src, y_src)
-            micro = batch.to(info.device, config.channels_last).split(config.accumulation)
-
-            # ---- discriminator step, then the generator side (D gets no gradient there)
-            logs: dict[str, Tensor] = {}
-            if "discriminator" in phase.train:
-                logs |= run_side(task.objective.d_loss, ["discriminator"], scalers["D"], micro)
-            g_side = [n for n in phase.train if n != "discriminator" and n in optimizers]
-            if g_side:
-                nets["discriminator"].requires_grad_(False)
-                try:
-                    logs |= run_side(task.objective.g_loss, g_side, scalers["G"], micro)
-                finally:
-                    nets["discriminator"].requires_grad_("discriminator" in phase.train)
+            batch = draw_batch(real_it, src_it, rng, config, mine).to(info.device, config.channels_last)
+            micro = batch.split(config.accumulation)
+            logs = train_step(task.objective, phase, nets, micro, optimizers, scalers, autocast, config.ortho_reg)
             done = step + 1
             if ema is not None and "generator" in phase.train:
                 ema.update(nets["generator"], 0.0 if done * b_global / 1000 < config.ema_start_kimg else None)
-
-            # ---- one all-reduce per step: logged means, and a NaN/inf check every replica agrees on
-            keys = sorted(logs)
-            values = all_reduce_mean(torch.stack([logs[k] for k in keys]), info).tolist() if keys else []
-            bad = {k: v for k, v in zip(keys, values, strict=True) if not math.isfinite(v)}
-            if bad:
-                raise NonFiniteLossError(
-                    f"training stopped: {', '.join(f'{k} = {v}' for k, v in bad.items())} at step {done} "
-                    f"(phase {phase.name!r}, {done * b_global / 1000:.3f} kimg). Nothing from this step was saved; "
-                    f"the last good checkpoint is {last_ckpt or 'none (the run had not written one yet)'} and "
-                    "rerunning the same command resumes from it. Usual causes: a learning rate too high, fp16 "
-                    "overflow (try --amp bf16 or none), or NaN/inf in the input images."
-                )
-            for k, v in zip(keys, values, strict=True):
+            for k, v in _reduce_logs(logs, info, done, phase, b_global, last_ckpt).items():
                 sums[k] = sums.get(k, 0.0) + v
             n_summed += 1
             runlog.advance()
 
             # ---- logs, samples, checkpoints (rank 0)
-            end_of_phase = done == phase.end
-            if done % config.log_every == 0 or end_of_phase:
+            if done % config.log_every == 0 or done == phase.end:
                 runlog.scalars(done, phase.name, {k: v / n_summed for k, v in sums.items()})
                 sums, n_summed = {}, 0
             if done % config.sample_every == 0 or done == total:
-                draw_samples(done)
-            if done % config.checkpoint_every == 0 or done == total:
-                last_ckpt = checkpoint(done, phase) or last_ckpt
+                _draw_samples(task, nets, ema, fixed, runlog, done)
+            if (done % config.checkpoint_every == 0 or done == total) and info.is_main:
+                last_ckpt = checkpoint.save(done, phase.name, config)
             if stop_at_step is not None and done >= stop_at_step and done < total:
                 return RunResult(done, total, None, last_ckpt)
-        out = export()
+        out = _export(task, run_dir, nets, ema, info)
         barrier(info)
         return RunResult(total, total, out, last_ckpt)
     finally:

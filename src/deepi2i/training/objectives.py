@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from deepi2i import losses
 from deepi2i.config import DeepI2IConfig
+from deepi2i.networks.deepi2i import run_deepi2i
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Batch:
         return Batch(**{f.name: move(getattr(self, f.name)) for f in fields(self)})
 
 
-class Networks:
+class TrainingNetworks:
     """The raw networks plus, in multi-process runs, the DDP wrappers of those the phase trains.
 
     Forwards whose gradients update a network go through `trainable(name)` (the wrapper, so DDP
@@ -71,17 +72,17 @@ class Networks:
         return self.ddp.get(name, self.raw[name])
 
 
-LossFn = Callable[["Networks", Batch], tuple[Tensor, dict[str, Tensor]]]
+LossFn = Callable[["TrainingNetworks", Batch], tuple[Tensor, dict[str, Tensor]]]
 
 
 class Objective(Protocol):
-    def d_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
+    def d_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
 
-    def g_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
+    def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
 
 
 def _discriminate(
-    nets: Networks, x_real: Tensor, y_real: Tensor, x_fake: Tensor, y_fake: Tensor, kind: str
+    nets: TrainingNetworks, x_real: Tensor, y_real: Tensor, x_fake: Tensor, y_fake: Tensor, kind: str
 ) -> tuple[Tensor, dict[str, Tensor]]:
     logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake.to(x_real.dtype)]), torch.cat([y_real, y_fake]))
     real, fake = logits.float().split([x_real.shape[0], x_fake.shape[0]])
@@ -95,12 +96,12 @@ class PretrainObjective:
 
     adv_loss: str = "hinge"
 
-    def d_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+    def d_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         with torch.no_grad():
             x_fake = nets["generator"](b.z_d, b.y_d)
         return _discriminate(nets, b.x_real, b.y_real, x_fake, b.y_d, self.adv_loss)
 
-    def g_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+    def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         x_fake = nets.trainable("generator")(b.z_g, b.y_g)
         loss = losses.g_loss(nets["discriminator"](x_fake, b.y_g).float(), self.adv_loss)
         return loss, {"G/loss": loss.detach()}
@@ -117,29 +118,27 @@ class TranslationObjective:
     lambda_adv: float = 1.0
     lambda_rec: float = 1.0
 
-    def translate(self, nets: Networks, x_src: Tensor, y_trg: Tensor, z: Tensor, trainable: bool) -> Tensor:
-        """x_fake = Φ(w · Λ(Υ(x_src)), z, y_trg), through the DDP wrappers when `trainable`."""
+    def generate(self, nets: TrainingNetworks, x_src: Tensor, y_trg: Tensor, z: Tensor, trainable: bool) -> Tensor:
+        """x_fake = Φ(w · Λ(Υ(x_src)), z, y_trg) by the model's own composition; DDP wrappers when `trainable`."""
         net = nets.trainable if trainable else nets.__getitem__
-        adapted = net("adaptors")(net("encoder")(x_src))
-        skips = {r: self.model.weight(r) * a for r, a in adapted.items()}
-        return net("generator")(z, y_trg, skips=skips)
+        return run_deepi2i(net("encoder"), net("adaptors"), net("generator"), self.model, x_src, y_trg, z)
 
-    def features(self, nets: Networks, x: Tensor, y: Tensor) -> tuple[Tensor, dict[int, Tensor]]:
+    def discriminator_features(self, nets: TrainingNetworks, x: Tensor, y: Tensor) -> tuple[Tensor, dict[int, Tensor]]:
         """The discriminator's logits and features at the model's levels (raw module: never a D update)."""
-        return nets["discriminator"](x, y, levels=self.model.pyramid_levels, relu_last_tap=self.model.relu_last_tap)
+        return nets["discriminator"].features(x, y, self.model.pyramid_levels, self.model.relu_last_tap)
 
-    def d_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+    def d_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         assert b.x_src is not None
         with torch.no_grad():
-            x_fake = self.translate(nets, b.x_src, b.y_d, b.z_d, trainable=False)
+            x_fake = self.generate(nets, b.x_src, b.y_d, b.z_d, trainable=False)
         return _discriminate(nets, b.x_real, b.y_real, x_fake, b.y_d, self.adv_loss)
 
-    def g_loss(self, nets: Networks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+    def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         assert b.x_src is not None and b.y_src is not None
         with torch.no_grad():
-            _, feats_src = self.features(nets, b.x_src, b.y_src)
-        x_fake = self.translate(nets, b.x_src, b.y_g, b.z_g, trainable=True)
-        logits, feats_fake = self.features(nets, x_fake, b.y_g)
+            _, feats_src = self.discriminator_features(nets, b.x_src, b.y_src)
+        x_fake = self.generate(nets, b.x_src, b.y_g, b.z_g, trainable=True)
+        logits, feats_fake = self.discriminator_features(nets, x_fake, b.y_g)
         adv = losses.g_loss(logits.float(), self.adv_loss)
         rec = losses.reconstruction_loss(
             {r: f.float() for r, f in feats_fake.items()},

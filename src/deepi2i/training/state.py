@@ -2,6 +2,7 @@
 
 A state is a plain dict of tensors, dicts, lists, tuples, strings and numbers, so that
 `checkpoint.safe_torch_load` (`torch.load(weights_only=True)`) reads it and no code is ever unpickled.
+`TrainingCheckpoint` owns both halves of that format: what `save` writes, `load` puts back.
 """
 
 from __future__ import annotations
@@ -9,14 +10,18 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from deepi2i._io import atomic_write
-from deepi2i.checkpoint import safe_torch_load
+from deepi2i.checkpoint import load_state_strict, safe_torch_load
+from deepi2i.config import TrainConfig
+from deepi2i.training.ema import EMA
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +101,69 @@ def load_latest(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
             "(restart=True) to move this run aside and start over."
         )
     return None
+
+
+class TrainingCheckpoint:
+    """The objects a run resumes from, and their state files in RUN/checkpoints (edm2's checkpoint object).
+
+    `save` and `load` are the two halves of one format, next to each other: every object `save`
+    writes is put back by `load`, so resuming continues bit for bit. `batch_size` (global) turns
+    steps into data positions, which `load` checks against the step.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        networks: Mapping[str, nn.Module],
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        scalers: Mapping[str, torch.amp.GradScaler],
+        ema: EMA | None,
+        rng: torch.Generator,
+        batch_size: int,
+        keep: int,
+    ) -> None:
+        self.run_dir = run_dir
+        self.networks, self.optimizers, self.scalers = networks, optimizers, scalers
+        self.ema, self.rng = ema, rng
+        self.batch_size, self.keep = batch_size, keep
+
+    def save(self, step: int, phase: str, config: TrainConfig) -> Path:
+        """Write state-<step>.pt (atomically), keeping the newest `keep` files."""
+        state = {
+            "step": step,
+            "phase": phase,
+            "task": config.task,
+            "config": config.to_dict(),
+            "networks": {name: net.state_dict() for name, net in self.networks.items()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "scalers": {side: s.state_dict() for side, s in self.scalers.items()},
+            "rng": capture_rng(self.rng),
+            "data": {"real": step * self.batch_size, "source": step * self.batch_size},
+        }
+        return save_checkpoint(self.run_dir, step, state, self.keep)
+
+    def latest(self) -> tuple[Path, dict[str, Any]] | None:
+        """(path, state) of the newest readable state file, None for a new run (see `load_latest`)."""
+        return load_latest(self.run_dir)
+
+    def load(self, state: Mapping[str, Any], where: Path) -> int:
+        """Put `state` (from `latest`) back into the objects, global RNGs included; return its step."""
+        for name, net in self.networks.items():
+            load_state_strict(net, state["networks"][name], f"{where} ({name})")
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        for side, scaler in self.scalers.items():
+            if state["scalers"].get(side):
+                scaler.load_state_dict(state["scalers"][side])
+        restore_rng(state["rng"], self.rng)
+        step = int(state["step"])
+        if state["data"]["real"] != step * self.batch_size:
+            raise ValueError(f"{where}: data position {state['data']['real']} does not match step {step}")
+        return step
 
 
 # ---- random number generators ----------------------------------------------------------------

@@ -5,7 +5,7 @@ A task owns its networks, its objective, how its sample grid looks and how it ex
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +14,9 @@ from torch import Tensor, nn
 
 from deepi2i.checkpoint import save_export
 from deepi2i.config import BigGANConfig, TrainConfig
-from deepi2i.networks import DeepI2I
 from deepi2i.networks.biggan import BigGAN
-from deepi2i.training.objectives import Networks, Objective, PretrainObjective, TranslationObjective
+from deepi2i.networks.deepi2i import DeepI2I, run_deepi2i
+from deepi2i.training.objectives import Objective, PretrainObjective, TrainingNetworks, TranslationObjective
 from deepi2i.training.transfer import transfer_weights
 
 
@@ -36,7 +36,7 @@ class Task:
 
     uses_source_images: bool = False  # translation inputs x_src drawn from the data each step
 
-    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
+    def sample_grid(self, nets: TrainingNetworks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
         """(cells [rows, cols, 3, R, R] in [-1, 1], one header per column)."""
         raise NotImplementedError
 
@@ -59,7 +59,7 @@ class PretrainTask(Task):
         self.objective = PretrainObjective(config.adv_loss)
 
     @torch.no_grad()
-    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
+    def sample_grid(self, nets: TrainingNetworks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
         """Columns: the fixed classes, labelled; rows: the fixed z vectors."""
         n, k = fixed.z.shape[0], fixed.classes.shape[0]
         y = fixed.classes.repeat(n)
@@ -76,16 +76,16 @@ class TranslationTask(Task):
 
     uses_source_images = True
 
-    def __init__(self, config: TrainConfig, source: BigGAN | None = None, rows: Sequence[int] | None = None) -> None:
+    def __init__(self, config: TrainConfig, source: BigGAN | None = None) -> None:
         self.config = config
         self.model = DeepI2I(config.model)
         if config.transfer:
             if source is None:
                 raise ValueError(f"transfer of {list(config.transfer)} needs a source BigGAN (or train with --scratch)")
-            rows = rows if rows is not None else (config.class_rows or tuple(range(config.model.n_classes)))
+            rows = config.class_rows or tuple(range(config.model.n_classes))
             transfer_weights(self.model, source, config.transfer, rows)
         self.networks = dict(self.model.networks())
-        self.translation = TranslationObjective(
+        self.objective = TranslationObjective(
             model=config.model,
             rec_weights=config.reconstruction_weights(),
             adv_loss=config.adv_loss,
@@ -93,19 +93,18 @@ class TranslationTask(Task):
             lambda_adv=config.lambda_adv,
             lambda_rec=config.lambda_rec,
         )
-        self.objective: Objective = self.translation
 
     @torch.no_grad()
-    def sample_grid(self, nets: Networks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
+    def sample_grid(self, nets: TrainingNetworks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
         """Row i: input i, then its translation into each fixed class (one fixed z per input)."""
         assert fixed.x is not None
         n, k = fixed.x.shape[0], fixed.classes.shape[0]
         x = fixed.x.repeat_interleave(k, dim=0)
         y = fixed.classes.repeat(n)
         z = fixed.z[:n].repeat_interleave(k, dim=0)
-        view = Networks({**nets.raw, "generator": generator})
+        encoder, adaptors, model = nets["encoder"], nets["adaptors"], self.config.model
         outs = [
-            self.translation.translate(view, xc, yc, zc, trainable=False)
+            run_deepi2i(encoder, adaptors, generator, model, xc, yc, zc)
             for xc, yc, zc in zip(x.split(64), y.split(64), z.split(64), strict=True)
         ]
         fake = torch.cat(outs).view(n, k, *fixed.x.shape[1:])
