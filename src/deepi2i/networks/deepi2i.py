@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +30,45 @@ def sample_z(
     if truncation <= 0:
         raise ValueError(f"truncation must be > 0, got {truncation}")
     return nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
+
+
+# ---- the per-output z rule: one z per (seed, input index, sample), whatever the batch or device.
+# `deepi2i translate`, the Translator API and `deepi2i evaluate` all draw z here, so the same
+# input, sample and seed give the same translation in each of them.
+
+
+def check_truncation(truncation: float | None) -> None:
+    """None or a finite number > 0 (NaN passes a plain `<= 0` test and would give NaN images)."""
+    if truncation is not None and not (0 < truncation < math.inf):
+        raise ValueError(f"truncation must be > 0 (a finite number), got {truncation}")
+
+
+def z_seed(seed: int, input_index: int, sample: int) -> int:
+    """The seed of one output's z: a hash of (seed, input index, sample), independent of batching."""
+    digest = hashlib.blake2b(f"deepi2i-z:{seed}:{input_index}:{sample}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
+
+
+def latent(dim: int, seed: int, input_index: int, sample: int, truncation: float | None = None) -> Tensor:
+    """The z [dim] of sample `sample` of input `input_index`, drawn on the CPU so every device shares it."""
+    gen = torch.Generator().manual_seed(z_seed(seed, input_index, sample))
+    return sample_z(1, dim, truncation, gen)[0]
+
+
+def z_for_outputs(
+    dim: int, seed: int, outputs: Sequence[tuple[int, int]], truncation: float | None = None
+) -> Tensor:
+    """z [len(outputs), dim] on the CPU for (input index, sample) pairs: one batch's latents."""
+    return torch.stack([latent(dim, seed, i, k, truncation) for i, k in outputs])
+
+
+def latents(dim: int, n_inputs: int, samples: int, seed: int, truncation: float | None = None) -> Tensor:
+    """z [n_inputs, samples, dim]: what every translation call uses for these inputs and samples."""
+    z = torch.empty(n_inputs, samples, dim)
+    for i in range(n_inputs):
+        for k in range(samples):
+            z[i, k] = latent(dim, seed, i, k, truncation)
+    return z
 
 
 def adaptor_skips(encoder: nn.Module, adaptors: nn.Module, config: DeepI2IConfig, x_src: Tensor) -> dict[int, Tensor]:
