@@ -38,7 +38,9 @@ def test_a_run_folder_config_of_version_0_1_0_loads() -> None:
     assert config.to_dict() == stored
     assert config.rec_weights == {32: 0.01, 16: 0.1, 8: 0.1, 4: 0.1} and config.class_rows == (2, 18, 20)
     assert config.model.adaptor_weights == {4: 1.0, 8: 1.0, 16: 0.3, 32: 0.1}
-    assert config.phases[0] == PhaseConfig("adaptors+discriminator+encoder", 3.2, ("adaptors", "discriminator", "encoder"))
+    assert config.phases[0] == PhaseConfig(
+        "adaptors+discriminator+encoder", 3.2, ("adaptors", "discriminator", "encoder")
+    )
     assert config.betas == (0.0, 0.999) and config.transfer == ("generator", "discriminator")
 
 
@@ -56,10 +58,22 @@ def test_fields_missing_from_an_older_file_take_their_defaults() -> None:
     ("cls", "data", "message"),
     [
         (GeneratorConfig, {"attention": [64.0]}, "GeneratorConfig.attention must be a list of integers"),
-        (DiscriminatorConfig, {"downsample": [1, 0]}, "DiscriminatorConfig.downsample must be a list of true/false or null"),
+        (
+            DiscriminatorConfig,
+            {"downsample": [1, 0]},
+            "DiscriminatorConfig.downsample must be a list of true/false or null",
+        ),
         (DeepI2IConfig, {"generator": [128]}, "DeepI2IConfig.generator must be a GeneratorConfig object"),
-        (DeepI2IConfig, {"adaptor_weights": {"x": 1}}, "DeepI2IConfig.adaptor_weights must be a finite number or"),
-        (BigGANConfig, {"class_names": ["a", 2]}, "BigGANConfig.class_names must be a list of strings or null"),
+        (
+            DeepI2IConfig,
+            {"adaptor_weights": {"x": 1}},
+            "DeepI2IConfig.adaptor_weights must be a finite number or",
+        ),
+        (
+            BigGANConfig,
+            {"class_names": ["a", 2]},
+            "BigGANConfig.class_names must be a list of strings or null",
+        ),
         (TrainConfig, {"betas": [0.0]}, "TrainConfig.betas must be a list of two finite numbers"),
         (TrainConfig, {"phases": [["all", 1.0]]}, "TrainConfig.phases must be a list of phase objects"),
         (PhaseConfig, {"name": "all", "kimg": "1", "train": []}, "PhaseConfig.kimg must be a finite number"),

@@ -13,12 +13,44 @@ import dataclasses
 import inspect
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 
 class CLIError(Exception):
     """A user error: printed as one clear message, exit status 2, no traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose flags may be added on first use (`defer`).
+
+    Many flag defaults come from library modules that import torch and torchvision (`default_of`);
+    a command adds its flags only when it parses or prints its help, so `deepi2i classes` or
+    `deepi2i --help` do not pay for every other command's imports. Subparsers are `_Parser`s too.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deferred: list[Callable[[argparse.ArgumentParser], None]] = []
+
+    def defer(self, add_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+        self._deferred.append(add_flags)
+
+    def _add_deferred(self) -> None:
+        while self._deferred:
+            self._deferred.pop(0)(self)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._add_deferred()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._add_deferred()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._add_deferred()
+        return super().format_help()
 
 
 def default_of(owner: Any, name: str) -> Any:
@@ -61,8 +93,12 @@ def _add_model_commands(sub: argparse._SubParsersAction) -> None:
         help="which generator to take (auto: G_ema.pth when present, else G.pth)",
     )
     sn_eps, bn_eps = default_of(GeneratorConfig, "sn_eps"), default_of(GeneratorConfig, "bn_eps")
-    p.add_argument("--sn-eps", type=float, default=None, help=f"override the spectral-norm eps (default {sn_eps})")
-    p.add_argument("--bn-eps", type=float, default=None, help=f"override the batch-norm eps (default {bn_eps})")
+    p.add_argument(
+        "--sn-eps", type=float, default=None, help=f"override the spectral-norm eps (default {sn_eps})"
+    )
+    p.add_argument(
+        "--bn-eps", type=float, default=None, help=f"override the batch-norm eps (default {bn_eps})"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a different export already in OUT")
     p.set_defaults(func=_cmd_import_biggan)
 
@@ -72,42 +108,63 @@ def _cmd_import_biggan(args: argparse.Namespace) -> None:
 
     overrides = {k: v for k, v in {"sn_eps": args.sn_eps, "bn_eps": args.bn_eps}.items() if v is not None}
     generator_file = None if args.generator_file == "auto" else args.generator_file
-    out = import_biggan(args.src, args.out, generator_file=generator_file, overwrite=args.overwrite, **overrides)
+    out = import_biggan(
+        args.src, args.out, generator_file=generator_file, overwrite=args.overwrite, **overrides
+    )
     print(f"wrote {out}")
 
 
 def _add_demo_command(sub: argparse._SubParsersAction) -> None:
-    from deepi2i.demo import run_demo, train_demo_model
-
     p = sub.add_parser(
         "demo",
         help="translate fresh Shapes images with the shipped model into every class: a grid and pose/class scores",
     )
-    p.add_argument("--out", default="demo", metavar="DIR", help="folder for grid.png and summary.json (default ./demo)")
+    p.defer(_demo_flags)
+    p.set_defaults(func=_cmd_demo)
+
+
+def _demo_flags(p: argparse.ArgumentParser) -> None:
+    """demo's flags, their defaults run_demo's and train_demo_model's."""
+    from deepi2i.demo import run_demo, train_demo_model
+
     p.add_argument(
-        "--model", default=default_of(run_demo, "model"), metavar="EXPORT",
+        "--out", default="demo", metavar="DIR", help="folder for grid.png and summary.json (default ./demo)"
+    )
+    p.add_argument(
+        "--model",
+        default=default_of(run_demo, "model"),
+        metavar="EXPORT",
         help="a Shapes export or shipped name (default %(default)s)",
     )
     p.add_argument(
-        "--inputs", type=int, default=default_of(run_demo, "grid_inputs"), help="inputs shown in the grid (default %(default)s)"
+        "--inputs",
+        type=int,
+        default=default_of(run_demo, "grid_inputs"),
+        help="inputs shown in the grid (default %(default)s)",
     )
     p.add_argument(
-        "--eval-inputs", type=int, default=default_of(run_demo, "eval_inputs"),
+        "--eval-inputs",
+        type=int,
+        default=default_of(run_demo, "eval_inputs"),
         help="inputs the scores are computed on (default %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=default_of(run_demo, "seed"), help="seed of z (default %(default)s)")
+    p.add_argument(
+        "--seed", type=int, default=default_of(run_demo, "seed"), help="seed of z (default %(default)s)"
+    )
     p.add_argument(
         "--train",
         action="store_true",
-        help="first train DeepI2I from the shipped source BigGAN on freshly rendered target data (OUT/run), then demo it",
+        help="first train DeepI2I from the shipped source BigGAN on freshly rendered target data (OUT/run), "
+        "then demo it",
     )
     p.add_argument(
-        "--kimg", type=float, default=default_of(train_demo_model, "kimg"),
+        "--kimg",
+        type=float,
+        default=default_of(train_demo_model, "kimg"),
         help="with --train: training length in thousands of images (default %(default)s)",
     )
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -120,12 +177,35 @@ def _cmd_demo(args: argparse.Namespace) -> None:
         if args.kimg <= 0:
             raise CLIError(f"--kimg must be > 0, got {args.kimg}")
         model = train_demo_model(args.out, kimg=args.kimg, seed=args.seed, progress=not args.quiet)
-    summary = run_demo(args.out, model, args.inputs, args.eval_inputs, args.seed, args.device, progress=not args.quiet)
+    summary = run_demo(
+        args.out, model, args.inputs, args.eval_inputs, args.seed, args.device, progress=not args.quiet
+    )
     print("\n".join(summary.lines()))
     print(f"wrote {args.out}/grid.png and {args.out}/summary.json ({summary.seconds:.0f} s)")
 
 
 def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="the paper's Table-1 metrics (RC, FC, mKID, mFID) plus LPIPS and Shapes pose, as report.json/.md",
+    )
+    p.defer(_evaluate_flags)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "evaluate-compare", help="put several evaluation reports side by side (Table-1 layout)"
+    )
+    p.add_argument("reports", nargs="+", metavar="REPORT.json", help="report.json files (or their folders)")
+    p.add_argument("--out", required=True, metavar="TABLE.md", help="markdown file to write")
+    p.add_argument("--labels", nargs="+", help="row names, one per report (default: each report's name)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out file with other content"
+    )
+    p.set_defaults(func=_cmd_evaluate_compare)
+
+
+def _evaluate_flags(p: argparse.ArgumentParser) -> None:
+    """evaluate's flags, their defaults EvalConfig's and ClassifierConfig's."""
     from deepi2i.metrics import BACKBONES, ClassifierConfig, EvalConfig
 
     def ev(name: str) -> Any:
@@ -134,61 +214,138 @@ def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
     def clf(name: str) -> Any:
         return default_of(ClassifierConfig, name)
 
-    p = sub.add_parser(
-        "evaluate",
-        help="the paper's Table-1 metrics (RC, FC, mKID, mFID) plus LPIPS and Shapes pose, as report.json/.md",
-    )
     p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i export folder")
-    p.add_argument("--data", required=True, metavar="DIR", help="the class folder the model was trained on (its test split is the input)")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="DIR",
+        help="the class folder the model was trained on (its test split is the input)",
+    )
     p.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for report.json and report.md")
     p.add_argument(
-        "--per-class", type=int, default=ev("per_class"), help="translations per target class (default %(default)s, the paper's)"
+        "--per-class",
+        type=int,
+        default=ev("per_class"),
+        help="translations per target class (default %(default)s, the paper's)",
     )
     p.add_argument(
-        "--metrics", default="all", help="comma list of fid,kid,rc,fc,lpips,pose (default all; pose only on Shapes data)"
+        "--metrics",
+        default="all",
+        help="comma list of fid,kid,rc,fc,lpips,pose (default all; pose only on Shapes data)",
     )
     p.add_argument(
-        "--extractor", default=ev("extractor"),
+        "--extractor",
+        default=ev("extractor"),
         help="FID/KID features: inception (the literature's) or classifier (the RC classifier)",
     )
     p.add_argument(
-        "--inception-weights", metavar="FILE", help="torch-fidelity's weights-inception-2015-12-05-6726825d.pth (or $DEEPI2I_INCEPTION_WEIGHTS)"
+        "--inception-weights",
+        metavar="FILE",
+        help="torch-fidelity's weights-inception-2015-12-05-6726825d.pth (or $DEEPI2I_INCEPTION_WEIGHTS)",
     )
     p.add_argument(
-        "--real-split", choices=["train", "test"], default=ev("real_split"),
+        "--real-split",
+        choices=["train", "test"],
+        default=ev("real_split"),
         help="real images FID/KID compare against (default %(default)s)",
     )
     p.add_argument(
-        "--seed", type=int, default=ev("seed"), help="seed of z, LPIPS input choice, KID subsets and classifiers (default %(default)s)"
-    )
-    p.add_argument("--truncation", type=float, default=ev("truncation"), help="sample z from a normal truncated to [-T, T]")
-    p.add_argument(
-        "--include-same-class", action="store_true", help="also translate inputs of class c into c (default: other classes only)"
-    )
-    p.add_argument(
-        "--classifier", choices=BACKBONES, default=clf("backbone"), help="RC/FC backbone (default %(default)s; paper: resnet50)"
-    )
-    p.add_argument("--classifier-weights", metavar="FILE", help="initial backbone weights: a local torchvision state_dict (default random)")
-    p.add_argument("--classifier-input-size", type=int, help="resize images to this side for the classifier (default: model resolution)")
-    p.add_argument("--classifier-epochs", type=int, default=clf("epochs"), help="epochs of RC and FC training (default %(default)s)")
-    p.add_argument("--classifier-lr", type=float, default=clf("lr"), help="AdamW learning rate (default %(default)s)")
-    p.add_argument("--classifier-batch-size", type=int, default=clf("batch_size"), help="classifier batch size (default %(default)s)")
-    p.add_argument("--fc-per-class", type=int, default=ev("fc_per_class"), help="translations per class FC trains on (default %(default)s)")
-    p.add_argument("--kid-subsets", type=int, default=ev("kid_subsets"), help="KID subsets (default %(default)s)")
-    p.add_argument(
-        "--kid-subset-size", type=int, default=ev("kid_subset_size"), help="KID subset size, capped by the set sizes (default %(default)s)"
+        "--seed",
+        type=int,
+        default=ev("seed"),
+        help="seed of z, LPIPS input choice, KID subsets and classifiers (default %(default)s)",
     )
     p.add_argument(
-        "--lpips-net", choices=["alex", "vgg"], default=ev("lpips_net"), help="LPIPS trunk (default %(default)s, as StarGAN v2)"
+        "--truncation",
+        type=float,
+        default=ev("truncation"),
+        help="sample z from a normal truncated to [-T, T]",
     )
     p.add_argument(
-        "--lpips-weights", metavar="FILE", help="torchvision alexnet-owt-7be5be79.pth / vgg16-397923af.pth (or $DEEPI2I_LPIPS_WEIGHTS)"
+        "--include-same-class",
+        action="store_true",
+        help="also translate inputs of class c into c (default: other classes only)",
     )
-    p.add_argument("--lpips-inputs", type=int, default=ev("lpips_inputs"), help="inputs per target class for LPIPS (default %(default)s)")
-    p.add_argument("--lpips-samples", type=int, default=ev("lpips_samples"), help="samples per input for LPIPS (default %(default)s)")
-    p.add_argument("--cache-dir", metavar="DIR", help="classifiers and real features (default $DEEPI2I_CACHE_DIR or ~/.cache/deepi2i/eval)")
+    p.add_argument(
+        "--classifier",
+        choices=BACKBONES,
+        default=clf("backbone"),
+        help="RC/FC backbone (default %(default)s; paper: resnet50)",
+    )
+    p.add_argument(
+        "--classifier-weights",
+        metavar="FILE",
+        help="initial backbone weights: a local torchvision state_dict (default random)",
+    )
+    p.add_argument(
+        "--classifier-input-size",
+        type=int,
+        help="resize images to this side for the classifier (default: model resolution)",
+    )
+    p.add_argument(
+        "--classifier-epochs",
+        type=int,
+        default=clf("epochs"),
+        help="epochs of RC and FC training (default %(default)s)",
+    )
+    p.add_argument(
+        "--classifier-lr", type=float, default=clf("lr"), help="AdamW learning rate (default %(default)s)"
+    )
+    p.add_argument(
+        "--classifier-batch-size",
+        type=int,
+        default=clf("batch_size"),
+        help="classifier batch size (default %(default)s)",
+    )
+    p.add_argument(
+        "--fc-per-class",
+        type=int,
+        default=ev("fc_per_class"),
+        help="translations per class FC trains on (default %(default)s)",
+    )
+    p.add_argument(
+        "--kid-subsets", type=int, default=ev("kid_subsets"), help="KID subsets (default %(default)s)"
+    )
+    p.add_argument(
+        "--kid-subset-size",
+        type=int,
+        default=ev("kid_subset_size"),
+        help="KID subset size, capped by the set sizes (default %(default)s)",
+    )
+    p.add_argument(
+        "--lpips-net",
+        choices=["alex", "vgg"],
+        default=ev("lpips_net"),
+        help="LPIPS trunk (default %(default)s, as StarGAN v2)",
+    )
+    p.add_argument(
+        "--lpips-weights",
+        metavar="FILE",
+        help="torchvision alexnet-owt-7be5be79.pth / vgg16-397923af.pth (or $DEEPI2I_LPIPS_WEIGHTS)",
+    )
+    p.add_argument(
+        "--lpips-inputs",
+        type=int,
+        default=ev("lpips_inputs"),
+        help="inputs per target class for LPIPS (default %(default)s)",
+    )
+    p.add_argument(
+        "--lpips-samples",
+        type=int,
+        default=ev("lpips_samples"),
+        help="samples per input for LPIPS (default %(default)s)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="classifiers and real features (default $DEEPI2I_CACHE_DIR or ~/.cache/deepi2i/eval)",
+    )
     p.add_argument("--name", help="the model's name in the tables (default: the export folder's name)")
-    p.add_argument("--overwrite", action="store_true", help="replace a report of another evaluation already in REPORT_DIR")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a report of another evaluation already in REPORT_DIR",
+    )
     p.add_argument(
         "--baseline",
         choices=["copy", "ideal"],
@@ -196,17 +353,16 @@ def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
         "the ideal re-rendered translation; --model still fixes the classes and resolution",
     )
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-    p.add_argument("--batch-size", type=int, default=ev("batch_size"), help="images per forward pass (default %(default)s)")
-    p.add_argument("--workers", type=int, default=ev("workers"), help="data-loading processes (default %(default)s)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=ev("batch_size"),
+        help="images per forward pass (default %(default)s)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=ev("workers"), help="data-loading processes (default %(default)s)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars or time estimate")
-    p.set_defaults(func=_cmd_evaluate)
-
-    p = sub.add_parser("evaluate-compare", help="put several evaluation reports side by side (Table-1 layout)")
-    p.add_argument("reports", nargs="+", metavar="REPORT.json", help="report.json files (or their folders)")
-    p.add_argument("--out", required=True, metavar="TABLE.md", help="markdown file to write")
-    p.add_argument("--labels", nargs="+", help="row names, one per report (default: each report's name)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file with other content")
-    p.set_defaults(func=_cmd_evaluate_compare)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -216,7 +372,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         from deepi2i.metrics import available_extractors
 
         if args.extractor not in available_extractors():
-            raise CLIError(f"unknown --extractor {args.extractor!r}; available: {', '.join(available_extractors())}")
+            raise CLIError(
+                f"unknown --extractor {args.extractor!r}; available: {', '.join(available_extractors())}"
+            )
     classifier = ClassifierConfig(
         backbone=args.classifier,
         init_weights=args.classifier_weights,
@@ -250,7 +408,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         name=args.name or (f"baseline: {args.baseline}" if args.baseline else None),
         baseline=args.baseline,
     )
-    report = evaluate(args.model, args.data, args.out, config, progress=not args.quiet, overwrite=args.overwrite)
+    report = evaluate(
+        args.model, args.data, args.out, config, progress=not args.quiet, overwrite=args.overwrite
+    )
     print(markdown_report(report).split("\n## ")[0].rstrip())
     print(f"wrote {args.out}/report.json and {args.out}/report.md")
 
@@ -264,89 +424,171 @@ def _cmd_evaluate_compare(args: argparse.Namespace) -> None:
 
 
 def _add_translate_commands(sub: argparse._SubParsersAction) -> None:
-    from deepi2i.translate import Translator, interpolate_file, translate_files, tsne_files
-    from deepi2i.visualize import plot_curves
-
-    def model_options(p: argparse.ArgumentParser, command: Any) -> None:
-        p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i export folder (config.json + weights)")
-        p.add_argument(
-            "--seed", type=int, default=default_of(command, "seed"),
-            help="seed of the z draws; same seed, same pixels (default %(default)s)",
-        )
-        p.add_argument("--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]")
-        p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-        p.add_argument(
-            "--batch-size", type=int, default=default_of(Translator.from_pretrained, "batch_size"),
-            help="images per forward pass (default %(default)s)",
-        )
-
-    targets_help = "target classes: 'all', or names/indices, comma-separated or repeated (names ignore case)"
-
     p = sub.add_parser("translate", help="translate images (files, folders, globs) into chosen classes")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively) or globs")
-    p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=targets_help)
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for <input>__to_<class>__s<k>.png files")
-    p.add_argument(
-        "--samples", type=int, default=default_of(translate_files, "samples"),
-        help="diverse outputs per input and class (default %(default)s)",
-    )
-    p.add_argument("--grid", action="store_true", help="also write DIR/grid.png: inputs, then their translations")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    model_options(p, translate_files)
+    p.defer(_translate_flags)
     p.set_defaults(func=_cmd_translate)
 
     p = sub.add_parser("classes", help="list a model's classes (index and name)")
     p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i (or BigGAN) export folder")
     p.set_defaults(func=_cmd_classes)
 
-    p = sub.add_parser("interpolate", help="interpolate the class embedding from A to B for one input (App. D)")
+    p = sub.add_parser(
+        "interpolate", help="interpolate the class embedding from A to B for one input (App. D)"
+    )
+    p.defer(_interpolate_flags)
+    p.set_defaults(func=_cmd_interpolate)
+
+    p = sub.add_parser("tsne", help="t-SNE map of many inputs translated into one class (App. H)")
+    p.defer(_tsne_flags)
+    p.set_defaults(func=_cmd_tsne)
+
+    p = sub.add_parser("plot-curves", help="plot metrics against kimg from JSONL run logs (Fig. 2b)")
+    p.defer(_plot_curves_flags)
+    p.set_defaults(func=_cmd_plot_curves)
+
+
+_TARGETS_HELP = "target classes: 'all', or names/indices, comma-separated or repeated (names ignore case)"
+
+
+def _model_options(p: argparse.ArgumentParser, command: Any) -> None:
+    """The flags of the commands that run a model; `command` holds the seed's default."""
+    from deepi2i.translate import Translator
+
+    p.add_argument(
+        "--model", required=True, metavar="EXPORT", help="a deepi2i export folder (config.json + weights)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=default_of(command, "seed"),
+        help="seed of the z draws; same seed, same pixels (default %(default)s)",
+    )
+    p.add_argument(
+        "--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]"
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=default_of(Translator.from_pretrained, "batch_size"),
+        help="images per forward pass (default %(default)s)",
+    )
+
+
+def _translate_flags(p: argparse.ArgumentParser) -> None:
+    """translate's flags, their defaults translate_files'."""
+    from deepi2i.translate import translate_files
+
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively) or globs"
+    )
+    p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=_TARGETS_HELP)
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for <input>__to_<class>__s<k>.png files"
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=default_of(translate_files, "samples"),
+        help="diverse outputs per input and class (default %(default)s)",
+    )
+    p.add_argument(
+        "--grid", action="store_true", help="also write DIR/grid.png: inputs, then their translations"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _model_options(p, translate_files)
+
+
+def _interpolate_flags(p: argparse.ArgumentParser) -> None:
+    """interpolate's flags, their defaults interpolate_file's."""
+    from deepi2i.translate import interpolate_file
+
     p.add_argument("input", metavar="INPUT", help="one image file")
     p.add_argument("--from", dest="start", required=True, metavar="A", help="start class (name or index)")
     p.add_argument("--to", dest="end", required=True, metavar="B", help="end class (name or index)")
     p.add_argument(
-        "--steps", type=int, default=default_of(interpolate_file, "steps"), help="frames including both ends (default %(default)s)"
+        "--steps",
+        type=int,
+        default=default_of(interpolate_file, "steps"),
+        help="frames including both ends (default %(default)s)",
     )
-    p.add_argument("--out", default=None, metavar="FILE.png", help="strip image (default <input>__<A>_to_<B>.png)")
+    p.add_argument(
+        "--out", default=None, metavar="FILE.png", help="strip image (default <input>__<A>_to_<B>.png)"
+    )
     p.add_argument("--gif", action="store_true", help="also write an animated GIF next to the PNG")
     p.add_argument(
-        "--gif-ms", type=int, default=default_of(interpolate_file, "gif_ms"), help="milliseconds per GIF frame (default %(default)s)"
+        "--gif-ms",
+        type=int,
+        default=default_of(interpolate_file, "gif_ms"),
+        help="milliseconds per GIF frame (default %(default)s)",
     )
-    model_options(p, interpolate_file)
-    p.set_defaults(func=_cmd_interpolate)
+    _model_options(p, interpolate_file)
 
-    p = sub.add_parser("tsne", help="t-SNE map of many inputs translated into one class (App. H)")
+
+def _tsne_flags(p: argparse.ArgumentParser) -> None:
+    """tsne's flags, their defaults tsne_files'."""
+    from deepi2i.translate import tsne_files
+
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
-    p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=targets_help)
+    p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=_TARGETS_HELP)
     p.add_argument("--out", default="tsne.png", metavar="FILE.png", help="plot to write (default tsne.png)")
     p.add_argument(
-        "--samples", type=int, default=default_of(tsne_files, "samples"), help="outputs per input and class (default %(default)s)"
+        "--samples",
+        type=int,
+        default=default_of(tsne_files, "samples"),
+        help="outputs per input and class (default %(default)s)",
     )
-    p.add_argument("--perplexity", type=float, default=None, help="t-SNE perplexity (default min(30, (n-1)/3))")
     p.add_argument(
-        "--pca-dim", type=int, default=default_of(tsne_files, "pca_dim"), help="PCA components before t-SNE (default %(default)s)"
+        "--perplexity", type=float, default=None, help="t-SNE perplexity (default min(30, (n-1)/3))"
     )
-    p.add_argument("--size", type=int, default=default_of(tsne_files, "size_px"), help="plot side in pixels (default %(default)s)")
     p.add_argument(
-        "--thumb", type=float, default=default_of(tsne_files, "thumb_frac"),
+        "--pca-dim",
+        type=int,
+        default=default_of(tsne_files, "pca_dim"),
+        help="PCA components before t-SNE (default %(default)s)",
+    )
+    p.add_argument(
+        "--size",
+        type=int,
+        default=default_of(tsne_files, "size_px"),
+        help="plot side in pixels (default %(default)s)",
+    )
+    p.add_argument(
+        "--thumb",
+        type=float,
+        default=default_of(tsne_files, "thumb_frac"),
         help="thumbnail height as a fraction of the side (default %(default)s)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    model_options(p, tsne_files)
-    p.set_defaults(func=_cmd_tsne)
+    _model_options(p, tsne_files)
 
-    p = sub.add_parser("plot-curves", help="plot metrics against kimg from JSONL run logs (Fig. 2b)")
-    p.add_argument("logs", nargs="+", metavar="RUN_LOG.jsonl", help="one or more JSONL logs (one line per log)")
-    p.add_argument("--keys", nargs="+", required=True, help="metrics to plot, one panel each (e.g. mFID)")
-    p.add_argument("--out", default="curves.png", metavar="FILE.png", help="plot to write (default curves.png)")
-    p.add_argument("--labels", nargs="+", default=None, help="legend names, one per log (default: run folders)")
+
+def _plot_curves_flags(p: argparse.ArgumentParser) -> None:
+    """plot-curves' flags, their defaults plot_curves'."""
+    from deepi2i.visualize import plot_curves
+
     p.add_argument(
-        "--smooth", type=float, default=default_of(plot_curves, "smooth"), help="EMA smoothing weight in [0, 1) (default %(default)s)"
+        "logs", nargs="+", metavar="RUN_LOG.jsonl", help="one or more JSONL logs (one line per log)"
+    )
+    p.add_argument("--keys", nargs="+", required=True, help="metrics to plot, one panel each (e.g. mFID)")
+    p.add_argument(
+        "--out", default="curves.png", metavar="FILE.png", help="plot to write (default curves.png)"
     )
     p.add_argument(
-        "--size", default="x".join(map(str, default_of(plot_curves, "size_px"))), metavar="WxH",
+        "--labels", nargs="+", default=None, help="legend names, one per log (default: run folders)"
+    )
+    p.add_argument(
+        "--smooth",
+        type=float,
+        default=default_of(plot_curves, "smooth"),
+        help="EMA smoothing weight in [0, 1) (default %(default)s)",
+    )
+    p.add_argument(
+        "--size",
+        default="x".join(map(str, default_of(plot_curves, "size_px"))),
+        metavar="WxH",
         help="image size in pixels (default %(default)s)",
     )
-    p.set_defaults(func=_cmd_plot_curves)
 
 
 def _cmd_translate(args: argparse.Namespace) -> None:
@@ -439,87 +681,140 @@ def _cmd_plot_curves(args: argparse.Namespace) -> None:
 
 
 def _add_data_commands(sub: argparse._SubParsersAction) -> None:
-    from deepi2i.data import (
-        DOMAINS,
-        load_or_create_manifest,
-        make_shapes,
-        prepare_animalfaces,
-        prepare_cat2dog,
-        prepare_nabirds,
-        prepare_uecfood256,
+    p = sub.add_parser("shapes", help="render the synthetic Shapes benchmark (source or target domain)")
+    p.defer(_shapes_flags)
+    p.set_defaults(func=_cmd_shapes)
+
+    p = sub.add_parser(
+        "split", help="check a class folder and create (or verify) its train/test split manifest"
     )
+    p.defer(_split_flags)
+    p.set_defaults(func=_cmd_split)
+
+    prepare = sub.add_parser(
+        "prepare", help="turn a dataset you already downloaded into class folders + split"
+    )
+    prepare.defer(_prepare_flags)
+
+
+def _split_options(p: argparse.ArgumentParser, command: Any, workers_help: str) -> None:
+    """--seed, --test-fraction (None: the library's) and --workers (`command`'s default)."""
     from deepi2i.data.manifest import DEFAULT_SEED, DEFAULT_TEST_FRACTION
 
-    def split_options(p: argparse.ArgumentParser, command: Any, workers_help: str) -> None:
-        # None: the library's (an existing manifest's split, else these defaults)
-        p.add_argument(
-            "--seed", type=int, default=None, help=f"seed of the per-class train/test split (default {DEFAULT_SEED})"
-        )
-        p.add_argument(
-            "--test-fraction", type=float, default=None,
-            help=f"share of each class held out (default {DEFAULT_TEST_FRACTION})",
-        )
-        p.add_argument(
-            "--workers", type=int, default=default_of(command, "workers"), help=f"{workers_help} (default %(default)s)"
-        )
-
-    p = sub.add_parser("shapes", help="render the synthetic Shapes benchmark (source or target domain)")
-    p.add_argument("out", help="new folder for OUT/<class>/*.png, deepi2i_shapes.json and the split manifest")
+    # None: an existing manifest's split, else these defaults
     p.add_argument(
-        "--domain", choices=list(DOMAINS), default=default_of(make_shapes, "domain"), help="style family (default %(default)s)"
+        "--seed",
+        type=int,
+        default=None,
+        help=f"seed of the per-class train/test split (default {DEFAULT_SEED})",
     )
     p.add_argument(
-        "--per-class", type=int, default=None,
+        "--test-fraction",
+        type=float,
+        default=None,
+        help=f"share of each class held out (default {DEFAULT_TEST_FRACTION})",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=default_of(command, "workers"),
+        help=f"{workers_help} (default %(default)s)",
+    )
+
+
+def _shapes_flags(p: argparse.ArgumentParser) -> None:
+    """shapes' flags, their defaults make_shapes'."""
+    from deepi2i.data import DOMAINS, make_shapes
+
+    p.add_argument("out", help="new folder for OUT/<class>/*.png, deepi2i_shapes.json and the split manifest")
+    p.add_argument(
+        "--domain",
+        choices=list(DOMAINS),
+        default=default_of(make_shapes, "domain"),
+        help="style family (default %(default)s)",
+    )
+    p.add_argument(
+        "--per-class",
+        type=int,
+        default=None,
         help=f"images per class (default: {', '.join(f'{d.name} {d.per_class}' for d in DOMAINS.values())})",
     )
     p.add_argument(
-        "--resolution", type=int, default=default_of(make_shapes, "resolution"), help="image side in pixels (default %(default)s)"
+        "--resolution",
+        type=int,
+        default=default_of(make_shapes, "resolution"),
+        help="image side in pixels (default %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=default_of(make_shapes, "seed"), help="seed for images and split (default %(default)s)")
-    p.add_argument("--classes", default=None, help="a number N (first N classes) or comma-separated shape names")
     p.add_argument(
-        "--test-fraction", type=float, default=default_of(make_shapes, "test_fraction"),
+        "--seed",
+        type=int,
+        default=default_of(make_shapes, "seed"),
+        help="seed for images and split (default %(default)s)",
+    )
+    p.add_argument(
+        "--classes", default=None, help="a number N (first N classes) or comma-separated shape names"
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=default_of(make_shapes, "test_fraction"),
         help="share of each class held out (default %(default)s)",
     )
     p.add_argument(
-        "--workers", type=int, default=default_of(make_shapes, "workers"),
+        "--workers",
+        type=int,
+        default=default_of(make_shapes, "workers"),
         help="rendering processes (default %(default)s; output is identical)",
     )
-    p.set_defaults(func=_cmd_shapes)
 
-    p = sub.add_parser("split", help="check a class folder and create (or verify) its train/test split manifest")
+
+def _split_flags(p: argparse.ArgumentParser) -> None:
+    """split's flags, their defaults load_or_create_manifest's."""
+    from deepi2i.data import load_or_create_manifest
+
     p.add_argument("root", help="folder laid out as ROOT/<class>/<images>")
-    split_options(p, load_or_create_manifest, "threads for decoding")
+    _split_options(p, load_or_create_manifest, "threads for decoding")
     p.add_argument("--resplit", action="store_true", help="replace an existing manifest with a new split")
     p.add_argument("--manifest", default=None, help="manifest path (default ROOT/deepi2i_manifest.json)")
-    p.set_defaults(func=_cmd_split)
 
-    prepare = sub.add_parser("prepare", help="turn a dataset you already downloaded into class folders + split")
+
+def _prepare_flags(prepare: argparse.ArgumentParser) -> None:
+    """prepare's datasets and their flags, their defaults the preparers'."""
+    from deepi2i.data import prepare_animalfaces, prepare_cat2dog, prepare_nabirds, prepare_uecfood256
+
     kinds = prepare.add_subparsers(dest="dataset", metavar="DATASET")
     kinds.required = True
-    p = kinds.add_parser("animalfaces", help="FUNIT Animal Faces: crops from the ImageNet train set (149 classes)")
+    p = kinds.add_parser(
+        "animalfaces", help="FUNIT Animal Faces: crops from the ImageNet train set (149 classes)"
+    )
     p.add_argument("imagenet_train", help="ILSVRC2012 train folder (holding n02085620/ ...)")
     p.add_argument("out", help="new output folder")
     p.add_argument("--coordinates", required=True, help="FUNIT's animalface_coordinates.txt")
-    split_options(p, prepare_animalfaces, "threads for cropping")
+    _split_options(p, prepare_animalfaces, "threads for cropping")
     p.set_defaults(func=_cmd_prepare)
     p = kinds.add_parser("nabirds", help="NABirds: 555 classes, bounding-box crops")
     p.add_argument("root", help="extracted NABirds folder (images/, images.txt, ...)")
     p.add_argument("out", help="new output folder")
-    p.add_argument("--no-crop", dest="crop", action="store_false", help="keep whole images instead of bbox crops")
-    p.add_argument("--official-split", action="store_true", help="use train_test_split.txt instead of a seeded split")
-    split_options(p, prepare_nabirds, "threads for cropping")
+    p.add_argument(
+        "--no-crop", dest="crop", action="store_false", help="keep whole images instead of bbox crops"
+    )
+    p.add_argument(
+        "--official-split", action="store_true", help="use train_test_split.txt instead of a seeded split"
+    )
+    _split_options(p, prepare_nabirds, "threads for cropping")
     p.set_defaults(func=_cmd_prepare)
     p = kinds.add_parser("uecfood256", help="UECFood-256: 256 classes, bounding-box crops")
     p.add_argument("root", help="extracted UECFOOD256 folder (category.txt, 1/ ... 256/)")
     p.add_argument("out", help="new output folder")
-    split_options(p, prepare_uecfood256, "threads for cropping")
+    _split_options(p, prepare_uecfood256, "threads for cropping")
     p.set_defaults(func=_cmd_prepare)
     p = kinds.add_parser("cat2dog", help="DRIT cat2dog: classes cat and dog with DRIT's own train/test split")
     p.add_argument("root", help="folder with trainA, trainB, testA, testB")
     p.add_argument("out", help="new output folder")
     p.add_argument(
-        "--workers", type=int, default=default_of(prepare_cat2dog, "workers"),
+        "--workers",
+        type=int,
+        default=default_of(prepare_cat2dog, "workers"),
         help="threads for checking images (default %(default)s)",
     )
     p.set_defaults(func=_cmd_prepare)
@@ -572,7 +867,12 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
             )
         elif args.dataset == "nabirds":
             report = prepare.prepare_nabirds(
-                args.root, args.out, crop=args.crop, official_split=args.official_split, workers=args.workers, **split
+                args.root,
+                args.out,
+                crop=args.crop,
+                official_split=args.official_split,
+                workers=args.workers,
+                **split,
             )
         elif args.dataset == "uecfood256":
             report = prepare.prepare_uecfood256(args.root, args.out, workers=args.workers, **split)
@@ -588,59 +888,108 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         return default_of(TrainConfig, name)
 
     def run_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data", required=True, metavar="DIR", help="class folder DIR/<class>/<images> (split on first use)")
         p.add_argument(
-            "--out", required=True, metavar="RUN", help="run folder; rerunning the same command resumes from its newest checkpoint"
+            "--data",
+            required=True,
+            metavar="DIR",
+            help="class folder DIR/<class>/<images> (split on first use)",
         )
-        p.add_argument("--preset", required=True, choices=list(PRESETS), help=f"training preset ({', '.join(PRESETS)})")
-        p.add_argument("--kimg", type=float, help="total length in thousands of images (default: the preset's)")
+        p.add_argument(
+            "--out",
+            required=True,
+            metavar="RUN",
+            help="run folder; rerunning the same command resumes from its newest checkpoint",
+        )
+        p.add_argument(
+            "--preset", required=True, choices=list(PRESETS), help=f"training preset ({', '.join(PRESETS)})"
+        )
+        p.add_argument(
+            "--kimg", type=float, help="total length in thousands of images (default: the preset's)"
+        )
         p.add_argument("--batch-size", type=int, help="global batch per optimizer step (over all processes)")
-        p.add_argument("--accumulation", type=int, help="micro-batches per step and process (gradient accumulation)")
+        p.add_argument(
+            "--accumulation", type=int, help="micro-batches per step and process (gradient accumulation)"
+        )
         p.add_argument("--seed", type=int, help="seed of initialisation, data order, z and classes")
-        p.add_argument("--ch", type=int, help="network width of a model built from the preset (not with a source)")
+        p.add_argument(
+            "--ch", type=int, help="network width of a model built from the preset (not with a source)"
+        )
         p.add_argument("--lr-g", type=float, help=f"generator learning rate (default {tc('lr_generator')})")
         p.add_argument(
-            "--lr-d", type=float, help=f"discriminator (and encoder, adaptors) learning rate (default {tc('lr_discriminator')})"
+            "--lr-d",
+            type=float,
+            help=f"discriminator (and encoder, adaptors) learning rate (default {tc('lr_discriminator')})",
         )
-        p.add_argument("--ema-decay", type=float, help="EMA decay of the generator (exports and grids use the EMA)")
+        p.add_argument(
+            "--ema-decay", type=float, help="EMA decay of the generator (exports and grids use the EMA)"
+        )
         p.add_argument("--no-ema", action="store_true", help="no EMA: export the trained generator itself")
         p.add_argument(
-            "--ortho-reg", type=float, nargs="?", const=1e-4, help="BigGAN's orthogonal regularisation of G (flag alone: 1e-4)"
+            "--ortho-reg",
+            type=float,
+            nargs="?",
+            const=1e-4,
+            help="BigGAN's orthogonal regularisation of G (flag alone: 1e-4)",
         )
         p.add_argument(
-            "--adv-loss", choices=ADV_LOSSES, help=f"hinge or the paper's Eq. 1 log form (default {tc('adv_loss')})"
+            "--adv-loss",
+            choices=ADV_LOSSES,
+            help=f"hinge or the paper's Eq. 1 log form (default {tc('adv_loss')})",
         )
         p.add_argument(
-            "--amp", choices=AMP_MODES, help=f"autocast precision (GPU; bf16 also on CPU; default {tc('amp')})"
+            "--amp",
+            choices=AMP_MODES,
+            help=f"autocast precision (GPU; bf16 also on CPU; default {tc('amp')})",
         )
         p.add_argument("--channels-last", action="store_true", help="channels-last input images (GPU speed)")
         p.add_argument(
-            "--cross-replica-bn", action="store_true", help="batch-norm statistics over all processes (torchrun)"
+            "--cross-replica-bn",
+            action="store_true",
+            help="batch-norm statistics over all processes (torchrun)",
         )
         p.add_argument("--device", help="cpu, cuda or cuda:N (default: this process's GPU when available)")
         p.add_argument("--workers", type=int, help=f"data-loading worker processes (default {tc('workers')})")
         p.add_argument("--log-every", type=int, help="steps between log records")
         p.add_argument("--sample-every", type=int, help="steps between sample grids")
         p.add_argument("--checkpoint-every", type=int, help="steps between training-state checkpoints")
-        p.add_argument("--stop-at-step", type=int, help="stop after this many steps (resume later with the same command)")
-        p.add_argument("--restart", action="store_true", help="move an existing RUN aside (RUN.old-<time>) and start over")
         p.add_argument(
-            "--allow-new-data", action="store_true", help="resume RUN on a --data other than the one it started on"
+            "--stop-at-step", type=int, help="stop after this many steps (resume later with the same command)"
+        )
+        p.add_argument(
+            "--restart",
+            action="store_true",
+            help="move an existing RUN aside (RUN.old-<time>) and start over",
+        )
+        p.add_argument(
+            "--allow-new-data",
+            action="store_true",
+            help="resume RUN on a --data other than the one it started on",
         )
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("pretrain", help="train a class-conditional BigGAN on a class folder (a transfer source)")
+    p = sub.add_parser(
+        "pretrain", help="train a class-conditional BigGAN on a class folder (a transfer source)"
+    )
     run_options(p)
     p.set_defaults(func=_cmd_pretrain)
 
-    p = sub.add_parser("train", help="train DeepI2I on a class folder, transferred from a BigGAN (or from scratch)")
+    p = sub.add_parser(
+        "train", help="train DeepI2I on a class folder, transferred from a BigGAN (or from scratch)"
+    )
     run_options(p)
-    p.add_argument("--source", metavar="SRC", help="a deepi2i BigGAN export or a BigGAN-PyTorch folder (G_ema.pth, D.pth)")
-    p.add_argument("--scratch", action="store_true", help="every network from random weights, all trained (no source)")
+    p.add_argument(
+        "--source",
+        metavar="SRC",
+        help="a deepi2i BigGAN export or a BigGAN-PyTorch folder (G_ema.pth, D.pth)",
+    )
+    p.add_argument(
+        "--scratch", action="store_true", help="every network from random weights, all trained (no source)"
+    )
     p.add_argument(
         "--init-from-source",
         metavar="NETS",
-        help=f"comma list of {','.join(TRANSFERABLE)} to take from the source (default all; the rest train from scratch)",
+        help=f"comma list of {','.join(TRANSFERABLE)} to take from the source "
+        "(default all; the rest train from scratch)",
     )
     p.add_argument(
         "--class-map",
@@ -649,22 +998,32 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--phase1-kimg", type=float, help="length of phase 1 (adaptors + discriminator) in kimg")
     p.add_argument(
-        "--rec-distance", choices=REC_DISTANCES, help=f"reconstruction distance (default {tc('rec_distance')}, the paper)"
+        "--rec-distance",
+        choices=REC_DISTANCES,
+        help=f"reconstruction distance (default {tc('rec_distance')}, the paper)",
     )
-    p.add_argument("--lambda-adv", type=float, help=f"weight of the adversarial term (default {tc('lambda_adv')})")
-    p.add_argument("--lambda-rec", type=float, help=f"weight of the reconstruction term (default {tc('lambda_rec')})")
+    p.add_argument(
+        "--lambda-adv", type=float, help=f"weight of the adversarial term (default {tc('lambda_adv')})"
+    )
+    p.add_argument(
+        "--lambda-rec", type=float, help=f"weight of the reconstruction term (default {tc('lambda_rec')})"
+    )
     p.add_argument(
         "--adaptor-weights",
         metavar="W",
-        help="w_l of Eq. 5: one number for every level or per level, e.g. 4:1,8:1,16:0.3,32:0.1 (default: the preset's)",
+        help="w_l of Eq. 5: one number for every level or per level, e.g. 4:1,8:1,16:0.3,32:0.1 "
+        "(default: the preset's)",
     )
     p.add_argument(
         "--levels",
         metavar="R,R",
-        help="pyramid levels connected encoder->generator, e.g. 32 (only the highest resolution) or 8 (the paper's w-3)",
+        help="pyramid levels connected encoder->generator, e.g. 32 (only the highest resolution) "
+        "or 8 (the paper's w-3)",
     )
     p.add_argument(
-        "--no-adaptors", action="store_true", help="the paper's †DeepI2I: encoder features added without adaptors"
+        "--no-adaptors",
+        action="store_true",
+        help="the paper's †DeepI2I: encoder features added without adaptors",
     )
     p.add_argument(
         "--rec-weights",
@@ -685,7 +1044,9 @@ def _level_weights(spec: str | None, flag: str, allow_scalar: bool = True) -> fl
         return {int(level): float(w) for level, w in pairs}
     except ValueError:
         form = "a number or " if allow_scalar else ""
-        raise CLIError(f"{flag} {spec!r}: expected {form}level:weight pairs such as 4:0.1,8:0.1,16:0.1,32:0.01") from None
+        raise CLIError(
+            f"{flag} {spec!r}: expected {form}level:weight pairs such as 4:0.1,8:0.1,16:0.1,32:0.01"
+        ) from None
 
 
 def _model_overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -717,7 +1078,9 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "sample_every": args.sample_every,
         "checkpoint_every": args.checkpoint_every,
         "rec_distance": getattr(args, "rec_distance", None),
-        "rec_weights": _level_weights(getattr(args, "rec_weights", None), "--rec-weights", allow_scalar=False),
+        "rec_weights": _level_weights(
+            getattr(args, "rec_weights", None), "--rec-weights", allow_scalar=False
+        ),
         "lambda_adv": getattr(args, "lambda_adv", None),
         "lambda_rec": getattr(args, "lambda_rec", None),
         "channels_last": args.channels_last or None,
@@ -737,7 +1100,9 @@ def _run_training(args: argparse.Namespace, task: str) -> None:
         if scratch and (args.source or args.init_from_source):
             raise CLIError("--scratch takes no --source / --init-from-source")
         if args.ch is not None and not scratch:
-            raise CLIError("--ch sets the width of a model built from scratch; with --source the source decides it")
+            raise CLIError(
+                "--ch sets the width of a model built from scratch; with --source the source decides it"
+            )
     transfer = None
     if getattr(args, "init_from_source", None):
         transfer = tuple(n.strip() for n in args.init_from_source.split(",") if n.strip())
@@ -800,19 +1165,52 @@ def _add_web_commands(sub: argparse._SubParsersAction) -> None:
     from deepi2i.web import WebLimits, serve
 
     d = WebLimits()
-    p = sub.add_parser("serve", help='web demo: translate uploaded images in the browser (needs pip install -e ".[web]")')
-    p.add_argument("--model", default="shapes", metavar="EXPORT|NAME", help="export folder or shipped model name (default shapes)")
+    p = sub.add_parser(
+        "serve", help='web demo: translate uploaded images in the browser (needs pip install -e ".[web]")'
+    )
     p.add_argument(
-        "--host", default=default_of(serve, "host"), help="address to listen on (default %(default)s: this machine only)"
+        "--model",
+        default="shapes",
+        metavar="EXPORT|NAME",
+        help="export folder or shipped model name (default shapes)",
+    )
+    p.add_argument(
+        "--host",
+        default=default_of(serve, "host"),
+        help="address to listen on (default %(default)s: this machine only)",
     )
     p.add_argument("--port", type=int, default=default_of(serve, "port"), help="port (default %(default)s)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-    p.add_argument("--max-bytes", type=int, default=d.max_bytes, help=f"largest upload in bytes (default {d.max_bytes})")
-    p.add_argument("--max-pixels", type=int, default=d.max_pixels, help=f"largest upload in pixels (default {d.max_pixels})")
-    p.add_argument("--max-samples", type=int, default=d.max_samples, help=f"most samples per class (default {d.max_samples})")
-    p.add_argument("--max-outputs", type=int, default=d.max_outputs, help=f"most images per request (default {d.max_outputs})")
-    p.add_argument("--concurrency", type=int, default=d.concurrency, help=f"model calls at once; others queue (default {d.concurrency})")
-    p.add_argument("--queue-size", type=int, default=d.queue_size, help=f"most waiting requests (default {d.queue_size})")
+    p.add_argument(
+        "--max-bytes", type=int, default=d.max_bytes, help=f"largest upload in bytes (default {d.max_bytes})"
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=d.max_pixels,
+        help=f"largest upload in pixels (default {d.max_pixels})",
+    )
+    p.add_argument(
+        "--max-samples",
+        type=int,
+        default=d.max_samples,
+        help=f"most samples per class (default {d.max_samples})",
+    )
+    p.add_argument(
+        "--max-outputs",
+        type=int,
+        default=d.max_outputs,
+        help=f"most images per request (default {d.max_outputs})",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=d.concurrency,
+        help=f"model calls at once; others queue (default {d.concurrency})",
+    )
+    p.add_argument(
+        "--queue-size", type=int, default=d.queue_size, help=f"most waiting requests (default {d.queue_size})"
+    )
     p.set_defaults(func=_cmd_serve)
 
 
@@ -835,7 +1233,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deepi2i",
         description="DeepI2I: many-class image-to-image translation transferred from a pretrained BigGAN.",
     )

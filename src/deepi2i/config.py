@@ -84,7 +84,11 @@ def _list_of(ok: Callable[[Any], bool]) -> Callable[[Any], bool]:
 
 
 def _optional(reader: _Reader) -> _Reader:
-    return _Reader(f"{reader.what} or null", lambda v: v is None or reader.ok(v), lambda v: None if v is None else reader.convert(v))
+    return _Reader(
+        f"{reader.what} or null",
+        lambda v: v is None or reader.ok(v),
+        lambda v: None if v is None else reader.convert(v),
+    )
 
 
 def _nested(cls: Any) -> _Reader:
@@ -92,15 +96,15 @@ def _nested(cls: Any) -> _Reader:
     return _Reader(f"a {cls.__name__} object", lambda v: isinstance(v, Mapping), cls.from_dict)
 
 
-INT = _Reader("an integer", _is_int)
-FLOAT = _Reader("a finite number", _is_number)  # an integer is kept as written
-BOOL = _Reader("true or false", lambda v: isinstance(v, bool))
-STR = _Reader("a string", lambda v: isinstance(v, str))
-INTS = _Reader("a list of integers", _list_of(_is_int), tuple)
-BOOLS = _Reader("a list of true/false", _list_of(lambda v: isinstance(v, bool)), tuple)
-STRS = _Reader("a list of strings", _list_of(lambda v: isinstance(v, str)), tuple)
+_INT = _Reader("an integer", _is_int)
+_FLOAT = _Reader("a finite number", _is_number)  # an integer is kept as written
+_BOOL = _Reader("true or false", lambda v: isinstance(v, bool))
+_STR = _Reader("a string", lambda v: isinstance(v, str))
+_INTS = _Reader("a list of integers", _list_of(_is_int), tuple)
+_BOOLS = _Reader("a list of true/false", _list_of(lambda v: isinstance(v, bool)), tuple)
+_STRS = _Reader("a list of strings", _list_of(lambda v: isinstance(v, str)), tuple)
 # {level: weight}: JSON made the level keys strings.
-LEVEL_WEIGHTS = _Reader(
+_LEVEL_WEIGHTS = _Reader(
     "an object of level: weight",
     lambda v: isinstance(v, Mapping) and all(_is_level(k) and _is_number(w) for k, w in v.items()),
     lambda v: {int(k): float(w) for k, w in v.items()},
@@ -162,7 +166,9 @@ class GeneratorConfig:
         _check_resolution(self.resolution)
         _check_positive(self, "ch", "n_classes", "shared_dim")
         if self.dim_z < self.n_blocks + 1:
-            raise ValueError(f"dim_z must be at least {self.n_blocks + 1} (one z chunk per block and the stem), got {self.dim_z}")
+            raise ValueError(
+                f"dim_z must be at least {self.n_blocks + 1} (one z chunk per block and the stem), got {self.dim_z}"
+            )
         chain = self.chain
         if len(chain) != self.n_blocks + 1:
             raise ValueError(
@@ -209,8 +215,18 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GeneratorConfig:
-        readers = {"resolution": INT, "ch": INT, "n_classes": INT, "dim_z": INT, "shared_dim": INT, "attention": INTS,
-                   "channel_chain": _optional(INTS), "sn_eps": FLOAT, "bn_eps": FLOAT, "init": STR}
+        readers = {
+            "resolution": _INT,
+            "ch": _INT,
+            "n_classes": _INT,
+            "dim_z": _INT,
+            "shared_dim": _INT,
+            "attention": _INTS,
+            "channel_chain": _optional(_INTS),
+            "sn_eps": _FLOAT,
+            "bn_eps": _FLOAT,
+            "init": _STR,
+        }
         return cls(**_read(cls, data, readers))
 
 
@@ -273,13 +289,23 @@ class DiscriminatorConfig:
         """Index of the block whose output is the feature at `resolution`: the LAST block there."""
         blocks = [i for i, r in enumerate(self.block_resolutions) if r == resolution]
         if not blocks:
-            raise ValueError(f"the discriminator has no {resolution} px feature; it has {self.block_resolutions}")
+            raise ValueError(
+                f"the discriminator has no {resolution} px feature; it has {self.block_resolutions}"
+            )
         return blocks[-1]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DiscriminatorConfig:
-        readers = {"resolution": INT, "ch": INT, "n_classes": INT, "attention": INTS, "channel_chain": _optional(INTS),
-                   "downsample": _optional(BOOLS), "sn_eps": FLOAT, "init": STR}
+        readers = {
+            "resolution": _INT,
+            "ch": _INT,
+            "n_classes": _INT,
+            "attention": _INTS,
+            "channel_chain": _optional(_INTS),
+            "downsample": _optional(_BOOLS),
+            "sn_eps": _FLOAT,
+            "init": _STR,
+        }
         return cls(**_read(cls, data, readers))
 
 
@@ -312,7 +338,8 @@ class DeepI2IConfig:
         g, d, e = self.generator, self.discriminator, self.encoder
         if not (g.resolution == d.resolution == e.resolution):
             raise ValueError(
-                f"generator, discriminator and encoder resolutions differ: {g.resolution}, {d.resolution}, {e.resolution}"
+                "generator, discriminator and encoder resolutions differ: "
+                f"{g.resolution}, {d.resolution}, {e.resolution}"
             )
         if g.n_classes != d.n_classes:
             raise ValueError(f"generator has {g.n_classes} classes, discriminator {d.n_classes}")
@@ -353,15 +380,15 @@ class DeepI2IConfig:
             "generator": _nested(GeneratorConfig),
             "discriminator": _nested(DiscriminatorConfig),
             "encoder": _nested(DiscriminatorConfig),
-            "levels": _optional(INTS),
+            "levels": _optional(_INTS),
             "adaptor_weights": _Reader(  # one number (every level) or {level: weight}
-                f"{FLOAT.what} or {LEVEL_WEIGHTS.what}",
-                lambda v: FLOAT.ok(v) or LEVEL_WEIGHTS.ok(v),
-                lambda v: LEVEL_WEIGHTS.convert(v) if isinstance(v, Mapping) else v,
+                f"{_FLOAT.what} or {_LEVEL_WEIGHTS.what}",
+                lambda v: _FLOAT.ok(v) or _LEVEL_WEIGHTS.ok(v),
+                lambda v: _LEVEL_WEIGHTS.convert(v) if isinstance(v, Mapping) else v,
             ),
-            "use_adaptors": BOOL,
-            "relu_last_tap": BOOL,
-            "class_names": _optional(STRS),
+            "use_adaptors": _BOOL,
+            "relu_last_tap": _BOOL,
+            "class_names": _optional(_STRS),
         }
         return cls(**_read(cls, data, readers))
 
@@ -388,7 +415,7 @@ class BigGANConfig:
         readers = {
             "generator": _nested(GeneratorConfig),
             "discriminator": _nested(DiscriminatorConfig),
-            "class_names": _optional(STRS),
+            "class_names": _optional(_STRS),
         }
         return cls(**_read(cls, data, readers))
 
@@ -407,9 +434,13 @@ def paper128(n_classes: int = 1000, class_names: Sequence[str] | None = None) ->
     return _deepi2i(g, d, class_names=tuple(class_names) if class_names else None)
 
 
-def tiny(resolution: int = 32, ch: int = 4, n_classes: int = 3, attention: tuple[int, ...] = ()) -> DeepI2IConfig:
+def tiny(
+    resolution: int = 32, ch: int = 4, n_classes: int = 3, attention: tuple[int, ...] = ()
+) -> DeepI2IConfig:
     """A few-thousand-parameter model for tests and smoke runs (any supported resolution)."""
-    g = GeneratorConfig(resolution=resolution, ch=ch, n_classes=n_classes, attention=attention, dim_z=20, shared_dim=8)
+    g = GeneratorConfig(
+        resolution=resolution, ch=ch, n_classes=n_classes, attention=attention, dim_z=20, shared_dim=8
+    )
     d = DiscriminatorConfig(resolution=resolution, ch=ch, n_classes=n_classes, attention=attention)
     return _deepi2i(g, d)
 
@@ -423,7 +454,11 @@ def shapes64(n_classes: int = 10, ch: int = 8, class_names: Sequence[str] | None
     g = GeneratorConfig(resolution=64, ch=ch, n_classes=n_classes, attention=(), dim_z=120, shared_dim=128)
     d = DiscriminatorConfig(resolution=64, ch=ch, n_classes=n_classes, attention=())
     return _deepi2i(
-        g, d, levels=(32, 16, 8, 4), adaptor_weights=SHAPES_ADAPTOR_WEIGHTS, class_names=tuple(class_names) if class_names else None
+        g,
+        d,
+        levels=(32, 16, 8, 4),
+        adaptor_weights=SHAPES_ADAPTOR_WEIGHTS,
+        class_names=tuple(class_names) if class_names else None,
     )
 
 
@@ -461,13 +496,15 @@ class PhaseConfig:
     def __post_init__(self) -> None:
         unknown = set(self.train) - set(NETWORK_NAMES)
         if unknown:
-            raise ValueError(f"phase {self.name!r} trains unknown networks {sorted(unknown)}; known: {NETWORK_NAMES}")
+            raise ValueError(
+                f"phase {self.name!r} trains unknown networks {sorted(unknown)}; known: {NETWORK_NAMES}"
+            )
         if self.kimg < 0:
             raise ValueError(f"phase {self.name!r} has negative length {self.kimg} kimg")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PhaseConfig:
-        return cls(**_read(cls, data, {"name": STR, "kimg": FLOAT, "train": STRS}))
+        return cls(**_read(cls, data, {"name": _STR, "kimg": _FLOAT, "train": _STRS}))
 
 
 @dataclass(frozen=True)
@@ -524,17 +561,25 @@ class TrainConfig:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         if not self.phases:
             raise ValueError("a training config needs at least one phase")
-        if self.task == "pretrain" and any(set(p.train) - {"generator", "discriminator"} for p in self.phases):
+        if self.task == "pretrain" and any(
+            set(p.train) - {"generator", "discriminator"} for p in self.phases
+        ):
             raise ValueError("pretraining trains only the generator and the discriminator")
         if self.batch_size < 1 or self.accumulation < 1 or self.batch_size % self.accumulation:
-            raise ValueError(f"batch_size {self.batch_size} must be a positive multiple of accumulation {self.accumulation}")
+            raise ValueError(
+                f"batch_size {self.batch_size} must be a positive multiple of accumulation {self.accumulation}"
+            )
         unknown = set(self.transfer) - set(TRANSFERABLE)
         if unknown:
-            raise ValueError(f"transfer names unknown networks {sorted(unknown)}; choose from {', '.join(TRANSFERABLE)}")
+            raise ValueError(
+                f"transfer names unknown networks {sorted(unknown)}; choose from {', '.join(TRANSFERABLE)}"
+            )
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.class_rows is not None and len(self.class_rows) != self.model.n_classes:
-            raise ValueError(f"class_rows has {len(self.class_rows)} entries for {self.model.n_classes} classes")
+            raise ValueError(
+                f"class_rows has {len(self.class_rows)} entries for {self.model.n_classes} classes"
+            )
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
@@ -564,39 +609,44 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         readers = {
-            "task": STR,
+            "task": _STR,
             "model": _nested(DeepI2IConfig),
-            "phases": _Reader("a list of phase objects", _list_of(lambda p: isinstance(p, Mapping)),
-                              lambda v: tuple(PhaseConfig.from_dict(p) for p in v)),
-            "batch_size": INT,
-            "accumulation": INT,
-            "lr_generator": FLOAT,
-            "lr_encoder": FLOAT,
-            "lr_adaptors": FLOAT,
-            "lr_discriminator": FLOAT,
-            "betas": _Reader("a list of two finite numbers", lambda v: _list_of(_is_number)(v) and len(v) == 2, tuple),
-            "adam_eps": FLOAT,
-            "adv_loss": STR,
-            "rec_distance": STR,
-            "rec_weights": _optional(LEVEL_WEIGHTS),
-            "lambda_adv": FLOAT,
-            "lambda_rec": FLOAT,
-            "ortho_reg": FLOAT,
-            "ema_decay": _optional(FLOAT),
-            "ema_start_kimg": FLOAT,
-            "transfer": STRS,
-            "class_rows": _optional(INTS),
-            "cross_replica_bn": BOOL,
-            "amp": STR,
-            "channels_last": BOOL,
-            "seed": INT,
-            "log_every": INT,
-            "sample_every": INT,
-            "checkpoint_every": INT,
-            "keep_checkpoints": INT,
-            "n_sample_inputs": INT,
-            "n_sample_classes": INT,
-            "workers": INT,
+            "phases": _Reader(
+                "a list of phase objects",
+                _list_of(lambda p: isinstance(p, Mapping)),
+                lambda v: tuple(PhaseConfig.from_dict(p) for p in v),
+            ),
+            "batch_size": _INT,
+            "accumulation": _INT,
+            "lr_generator": _FLOAT,
+            "lr_encoder": _FLOAT,
+            "lr_adaptors": _FLOAT,
+            "lr_discriminator": _FLOAT,
+            "betas": _Reader(
+                "a list of two finite numbers", lambda v: _list_of(_is_number)(v) and len(v) == 2, tuple
+            ),
+            "adam_eps": _FLOAT,
+            "adv_loss": _STR,
+            "rec_distance": _STR,
+            "rec_weights": _optional(_LEVEL_WEIGHTS),
+            "lambda_adv": _FLOAT,
+            "lambda_rec": _FLOAT,
+            "ortho_reg": _FLOAT,
+            "ema_decay": _optional(_FLOAT),
+            "ema_start_kimg": _FLOAT,
+            "transfer": _STRS,
+            "class_rows": _optional(_INTS),
+            "cross_replica_bn": _BOOL,
+            "amp": _STR,
+            "channels_last": _BOOL,
+            "seed": _INT,
+            "log_every": _INT,
+            "sample_every": _INT,
+            "checkpoint_every": _INT,
+            "keep_checkpoints": _INT,
+            "n_sample_inputs": _INT,
+            "n_sample_classes": _INT,
+            "workers": _INT,
         }
         return cls(**_read(cls, data, readers))
 
@@ -607,7 +657,11 @@ def transfer_phases(phase1_kimg: float, total_kimg: float) -> tuple[PhaseConfig,
         raise ValueError(f"total length {total_kimg} kimg is shorter than phase 1 ({phase1_kimg} kimg)")
     return (
         PhaseConfig("adaptors+discriminator", phase1_kimg, ("adaptors", "discriminator")),
-        PhaseConfig("generator+adaptors+discriminator", total_kimg - phase1_kimg, ("generator", "adaptors", "discriminator")),
+        PhaseConfig(
+            "generator+adaptors+discriminator",
+            total_kimg - phase1_kimg,
+            ("generator", "adaptors", "discriminator"),
+        ),
     )
 
 
@@ -633,7 +687,9 @@ class Preset:
     translate_kimg: float
     phase1_kimg: float  # translate: the adaptors + discriminator phase
     settings: Mapping[str, Any]  # TrainConfig fields for both tasks
-    pretrain_settings: Mapping[str, Any] = field(default_factory=dict)  # pretraining only (wins over `settings`)
+    pretrain_settings: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # pretraining only (wins over `settings`)
 
 
 PRESETS: dict[str, Preset] = {
@@ -664,7 +720,13 @@ PRESETS: dict[str, Preset] = {
         pretrain_settings={"ema_decay": 0.9},
         translate_kimg=0.016,
         phase1_kimg=0.008,
-        settings={"batch_size": 4, "log_every": 1, "sample_every": 2, "checkpoint_every": 2, "n_sample_inputs": 2},
+        settings={
+            "batch_size": 4,
+            "log_every": 1,
+            "sample_every": 2,
+            "checkpoint_every": 2,
+            "n_sample_inputs": 2,
+        },
     ),
 }
 
