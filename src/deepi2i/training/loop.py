@@ -349,7 +349,8 @@ def _fit(
     if config.cross_replica_bn:
         convert_cross_replica_bn(nets["generator"])
     optimizers = {
-        name: torch.optim.Adam(params, lr=config.lr(name), betas=config.betas, eps=config.adam_eps)
+        # fused: one kernel for all of a network's parameters (CPU and CUDA; same update rule)
+        name: torch.optim.Adam(params, lr=config.lr(name), betas=config.betas, eps=config.adam_eps, fused=True)
         for name in schedule.trained_networks()
         if (params := list(nets[name].parameters()))
     }
