@@ -23,9 +23,10 @@ from tqdm.auto import tqdm
 
 from deepi2i._io import atomic_write, atomic_write_bytes
 from deepi2i.data.shapes import SHAPE_NAMES, render_array
-from deepi2i.data.shapes_benchmark import TARGET, image_params
+from deepi2i.data.shapes_benchmark import TARGET, image_params, make_shapes
 from deepi2i.metrics.classifier import ImageClassifier, load_classifier
 from deepi2i.metrics.pose import PoseAccumulator, pose_scores
+from deepi2i.training import preset_config, train
 from deepi2i.translate import Translator
 from deepi2i.visualize import to_uint8, translation_grid
 
@@ -140,9 +141,6 @@ def run_demo(
 
 def train_demo_model(out: str | Path, kimg: float = 9.6, seed: int = 0, progress: bool = True) -> Path:
     """Render the Shapes target data and train DeepI2I on it from the shipped source; returns the export."""
-    from deepi2i.data.shapes_benchmark import make_shapes
-    from deepi2i.training import preset_config, train
-
     out = Path(out)
     data = out / "data"
     if not (data / "deepi2i_manifest.json").is_file():

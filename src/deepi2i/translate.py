@@ -32,6 +32,8 @@ from tqdm.auto import tqdm
 
 from deepi2i._io import StrPath, atomic_write_bytes, check_output_folder
 from deepi2i.data.images import load_image_uint8, resize_center_crop, to_model_range, to_rgb
+from deepi2i.data.manifest import walk_tree
+from deepi2i.device import resolve_device
 from deepi2i.networks import DeepI2I
 from deepi2i.networks.deepi2i import (  # the z rule lives beside sample_z; translate re-exports it
     check_truncation,
@@ -39,7 +41,16 @@ from deepi2i.networks.deepi2i import (  # the z rule lives beside sample_z; tran
     z_for_outputs,
 )
 from deepi2i.networks.deepi2i import latents as latents  # re-exported: the public API has it here
-from deepi2i.visualize import to_pil, to_uint8, translation_grid
+from deepi2i.visualize import (
+    interpolation_labels,
+    interpolation_strip,
+    save_gif,
+    to_pil,
+    to_uint8,
+    translation_grid,
+    tsne_embed,
+    tsne_plot,
+)
 
 ImageLike = StrPath | Image.Image | Tensor
 ClassSpec = str | int | Sequence[str | int]
@@ -142,8 +153,6 @@ def unique_stems(paths: Sequence[Path]) -> list[str]:
 
 def _images_in(folder: Path) -> list[Path]:
     """Image files under `folder` (links followed, each folder once; hidden, broken and odd entries left out)."""
-    from deepi2i.data.manifest import walk_tree
-
     st = folder.stat()
     return [
         folder / rel
@@ -213,19 +222,6 @@ def preprocess_uint8(image: ImageLike, resolution: int) -> Tensor:
 
 
 # ---- devices --------------------------------------------------------------------------------
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """None -> cuda when available, else cpu; asking for cuda without a GPU is an error, not a fallback."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"unknown device {device!r} (use cpu, cuda or cuda:N)") from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available here; use --device cpu")
-    return dev
 
 
 def _check_sampling(samples: int, truncation: float | None) -> None:
@@ -535,8 +531,6 @@ def interpolate_file(
     gif_ms: int = 120,
 ) -> tuple[Path, Path | None]:
     """Write the interpolation strip of one image (a file, PIL image or tensor) as PNG (and an animated GIF beside it)."""
-    from deepi2i.visualize import interpolation_labels, interpolation_strip, save_gif
-
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out must be a .png file, got {out}")
@@ -566,8 +560,6 @@ def tsne_files(
 ) -> Path:
     """Appendix H: translate every input into `to`, embed the outputs (PCA + t-SNE), and plot the
     input|output pairs at their 2-D positions (Fig. 19; several classes give Fig. 20)."""
-    from deepi2i.visualize import tsne_embed, tsne_plot
-
     targets = translator.resolve(to, model_path=model_path)
     _check_sampling(samples, truncation)
     paths = expand_inputs(inputs)

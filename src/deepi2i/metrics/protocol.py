@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from deepi2i.data import MANIFEST_NAME, SHAPES_MANIFEST_NAME, ClassFolderDataset
 from deepi2i.data.images import to_model_range, to_uint8
 from deepi2i.data.shapes import render_array
+from deepi2i.device import resolve_device
 from deepi2i.metrics.builtin import ALL_METRICS
 from deepi2i.metrics.classifier import ImageClassifier, accuracy, predict, train_classifier
 from deepi2i.metrics.config import BASELINES, EvalConfig, default_cache_dir, eval_identity
@@ -58,9 +59,8 @@ from deepi2i.metrics.results import (
     package_versions,
 )
 from deepi2i.metrics.weights import StrPath, resolve_weights, sha256_file
-from deepi2i.networks.deepi2i import z_for_outputs
+from deepi2i.networks.deepi2i import DeepI2I, z_for_outputs
 from deepi2i.pretrained import resolve_model
-from deepi2i.translate import Translator
 
 # Names that lived here before the job was split into modules; code and tests import them from here.
 __all__ = [
@@ -82,7 +82,7 @@ __all__ = [
 
 @torch.no_grad()
 def translate_jobs(
-    translator: Translator,
+    model: DeepI2I,
     inputs: Tensor,
     target: int,
     jobs: Sequence[tuple[int, int]],
@@ -91,12 +91,12 @@ def translate_jobs(
 ) -> Tensor:
     """uint8 translations [len(jobs), 3, R, R] (on the model's device) of (input index, sample)
     jobs into class `target`; z is the per-output z of `deepi2i translate` (`z_for_outputs`)."""
-    dim = translator.model.config.generator.dim_z_used
-    dev = translator.device
+    dim = model.config.generator.dim_z_used
+    dev = next(model.parameters()).device
     src = to_model_range(inputs[torch.tensor([i for i, _ in jobs])]).to(dev)
     z = z_for_outputs(dim, seed, jobs, truncation).to(dev)
     y = torch.full((len(jobs),), target, dtype=torch.long, device=dev)
-    return to_uint8(translator.model.translate(src, y, z))
+    return to_uint8(model.translate(src, y, z))
 
 
 def baseline_images(
@@ -370,11 +370,12 @@ def evaluate(
     chosen = [metric_class(n) for n in names]
     _check_before_work(cfg, chosen, root)
 
-    translator = Translator.from_pretrained(model, device=cfg.device, batch_size=cfg.batch_size)
-    device, res = translator.device, translator.resolution
+    device = resolve_device(cfg.device)
+    i2i = DeepI2I.from_pretrained(model, map_location=device)
+    res = i2i.config.resolution
     test = load_split(root, res, "test", force_cache=True, progress=progress)
     class_names = test.class_names
-    warnings = check_classes(translator.model.config.n_classes, translator.model.config.class_names, class_names)
+    warnings = check_classes(i2i.config.n_classes, i2i.config.class_names, class_names)
     if len(test) == 0:
         raise ValueError(
             f"{root} has no test split; re-split it with `deepi2i split {root} --resplit --test-fraction 0.1`"
@@ -392,7 +393,7 @@ def evaluate(
         params = shapes_params(root, test)
 
     def translate(target: int, jobs: Sequence[tuple[int, int]]) -> Tensor:
-        return translate_jobs(translator, inputs, target, jobs, cfg.seed, cfg.truncation)
+        return translate_jobs(i2i, inputs, target, jobs, cfg.seed, cfg.truncation)
 
     def make(target: int, jobs: Sequence[tuple[int, int]]) -> Tensor:
         if cfg.baseline is None:
@@ -451,7 +452,7 @@ def evaluate(
             sections=sections,
         ),
         config=identity["config"],
-        model={"path": str(Path(model).resolve()), "resolution": res, "classes": translator.model.config.n_classes},
+        model={"path": str(Path(model).resolve()), "resolution": res, "classes": i2i.config.n_classes},
         data={
             "root": str(root.resolve()),
             "manifest_sha256": manifest_sha,

@@ -15,7 +15,10 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from deepi2i.config import TrainConfig
+from deepi2i.config import TrainConfig, train_preset
+from deepi2i.convert import load_biggan
+from deepi2i.data.folder import ClassFolderDataset
+from deepi2i.data.manifest import MANIFEST_NAME, load_or_create_manifest, read_manifest
 from deepi2i.networks.biggan import BigGAN
 from deepi2i.pretrained import resolve_model
 from deepi2i.training.distributed import barrier, current, distributed_session
@@ -36,8 +39,6 @@ def open_dataset(
     """
     if isinstance(data, Dataset):
         return data
-    from deepi2i.data.folder import ClassFolderDataset
-
     return ClassFolderDataset(data, resolution=resolution, split=split, cache=decode, progress=progress)
 
 
@@ -62,8 +63,6 @@ def _sample_dataset(data: DataArg, dataset: Dataset, resolution: int, progress: 
     """
     if isinstance(data, Dataset):
         return dataset
-    from deepi2i.data.folder import ClassFolderDataset
-
     manifest = dataset.manifest  # type: ignore[attr-defined]
     test = ClassFolderDataset(data, resolution, split="test", cache=True, progress=progress, manifest=manifest)
     return test if len(test) else dataset
@@ -177,7 +176,6 @@ def train(
             if isinstance(source, BigGAN):
                 src = source
             else:
-                from deepi2i.convert import load_biggan
                 src = load_biggan(source)
                 info["source"] = str(resolve_model(source).resolve())  # a shipped name -> its folder
             config = resolve_transfer_config(config, src)
@@ -196,8 +194,6 @@ def _class_names(data: str | Path) -> list[str]:
     An existing manifest is only read here: `pretrain` / `train` check it against the folder's files
     when they open the data, so a run scans the folder once.
     """
-    from deepi2i.data.manifest import MANIFEST_NAME, load_or_create_manifest, read_manifest
-
     path = Path(data) / MANIFEST_NAME
     manifest = read_manifest(path) if path.is_file() else load_or_create_manifest(data)
     return list(manifest["class_names"])
@@ -221,8 +217,6 @@ def preset_config(
     `ch` changes the width of a model built from the preset (scratch runs, pretraining);
     `model_overrides` replaces DeepI2IConfig fields (adaptor_weights, levels, use_adaptors).
     """
-    from deepi2i.config import train_preset
-
     names = _class_names(data)
     config = train_preset(
         preset, task, len(names), names, kimg=kimg, phase1_kimg=phase1_kimg, scratch=scratch, transfer=transfer

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from deepi2i.device import resolve_device
 from deepi2i.networks.layers import BatchNorm, ConditionalBatchNorm
 
 
@@ -33,13 +34,6 @@ class DistInfo:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
-
-
-def resolve_device(device: str | torch.device | None, local_rank: int = 0) -> torch.device:
-    """'auto'/None: this process's GPU when CUDA is available, else the CPU."""
-    if device is None or str(device) == "auto":
-        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-    return torch.device(device)
 
 
 def current(device: str | torch.device | None = None) -> DistInfo:

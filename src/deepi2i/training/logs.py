@@ -19,6 +19,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from deepi2i._io import atomic_write_bytes
+from deepi2i.visualize import labelled_grid
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,6 @@ class RunLog:
         if not self.enabled:
             return None
         from torchvision.transforms.functional import pil_to_tensor
-
-        from deepi2i.visualize import labelled_grid
 
         picture = labelled_grid(cells.float().cpu(), [(h, 1) for h in headers])
         buf = io.BytesIO()
