@@ -1,4 +1,5 @@
-"""Throughput of our BigGAN networks: G forward + D forward + backward, as BigGAN-PyTorch was measured (docs/benchmarks.md).
+"""Throughput of our BigGAN networks: G forward + D forward + backward, as BigGAN-PyTorch was measured
+(docs/benchmarks.md).
 
     python benchmarks/networks_speed.py [--repeats 5] [--threads 2]
 

@@ -37,7 +37,9 @@ def rms(t: torch.Tensor) -> float:
     return float(t.detach().float().pow(2).mean().sqrt())
 
 
-def generator_activations(model: DeepI2I, z: torch.Tensor, y: torch.Tensor, skips: dict[int, torch.Tensor]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+def generator_activations(
+    model: DeepI2I, z: torch.Tensor, y: torch.Tensor, skips: dict[int, torch.Tensor]
+) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
     """The translation and Φ_l: each level's activation just before w_l·Λ_l is added."""
     g = model.generator
     acts: dict[int, torch.Tensor] = {}
@@ -123,11 +125,15 @@ def main() -> None:
     out = diagnose(model, x, y, args.seed, args.lambda_rec)
     print(f"{'level':>6} {'|Φ_l|':>8} {'|w·Λ_l|':>9} {'ratio':>7} {'rec_l':>8} {'grad rec/adv':>13}")
     for r, v in out["levels"].items():
-        print(f"{r:>6} {v['phi_rms']:8.3f} {v['skip_rms']:9.3f} {v['skip_over_phi']:7.3f} {v['rec_term']:8.4f} "
-              f"{v['grad_rec_over_adv']:13.3f}")
+        print(
+            f"{r:>6} {v['phi_rms']:8.3f} {v['skip_rms']:9.3f} {v['skip_over_phi']:7.3f} {v['rec_term']:8.4f} "
+            f"{v['grad_rec_over_adv']:13.3f}"
+        )
     print(f"L_adv {out['adv']:.3f}  λ_rec·L_rec {out['rec']:.4f}")
-    print(f"input dependence {out['input_dependence']:.3f}  class dependence {out['class_dependence']:.3f} "
-          "(pixel change from another input / another class, relative to another z)")
+    print(
+        f"input dependence {out['input_dependence']:.3f}  class dependence {out['class_dependence']:.3f} "
+        "(pixel change from another input / another class, relative to another z)"
+    )
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
 

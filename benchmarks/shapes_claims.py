@@ -49,8 +49,12 @@ class Variant:
 # Same length (the preset's) for every variant; the recipe is the shapes64 preset's defaults.
 VARIANTS: tuple[Variant, ...] = (
     Variant("deepi2i", "DeepI2I", "1,2,3,4"),
-    Variant("paper-weights", "DeepI2I with the paper's weights (w_l 0.1, λ_rec 1, α_32 0.01)", "recipe",
-            ("--adaptor-weights", "0.1", "--lambda-rec", "1", "--rec-weights", "4:0.1,8:0.1,16:0.1,32:0.01")),
+    Variant(
+        "paper-weights",
+        "DeepI2I with the paper's weights (w_l 0.1, λ_rec 1, α_32 0.01)",
+        "recipe",
+        ("--adaptor-weights", "0.1", "--lambda-rec", "1", "--rec-weights", "4:0.1,8:0.1,16:0.1,32:0.01"),
+    ),
     Variant("scratch", "DeepI2I (scratch)", "1,2", scratch=True),
     Variant("deepi2i-500", "DeepI2I, 500/class", "1", data="trg500"),
     Variant("scratch-500", "DeepI2I (scratch), 500/class", "1", data="trg500", scratch=True),
@@ -58,7 +62,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("init-ed", "transfer E+D (generator from scratch)", "2", ("--init-from-source", "encoder,discriminator")),
     Variant("init-eg", "transfer E+G (discriminator from scratch)", "2", ("--init-from-source", "encoder,generator")),
     Variant("no-adaptors", "†DeepI2I (no adaptors)", "3", ("--no-adaptors",)),
-    Variant("only-32", "adaptor at 32 px only (w-3; also: only the highest-resolution level)", "3,4", ("--levels", "32")),
+    Variant(
+        "only-32", "adaptor at 32 px only (w-3; also: only the highest-resolution level)", "3,4", ("--levels", "32")
+    ),
     Variant("only-16", "adaptor at 16 px only", "3", ("--levels", "16")),
     Variant("only-8", "adaptor at 8 px only", "3", ("--levels", "8")),
     Variant("only-4", "adaptor at 4 px only", "3", ("--levels", "4")),
@@ -114,25 +120,79 @@ def stage_data(p: Plan) -> None:
     for name, (domain, seed, per_class, test) in sets.items():
         if not (p.work / name / "deepi2i_manifest.json").is_file():
             shutil.rmtree(p.work / name, ignore_errors=True)
-            run([*DEEPI2I, "shapes", str(p.work / name), "--domain", domain, "--resolution", "64", "--seed", str(seed),
-                 "--per-class", str(per_class), "--test-fraction", str(test)], p.work / "logs" / "data.log")
+            run(
+                [
+                    *DEEPI2I,
+                    "shapes",
+                    str(p.work / name),
+                    "--domain",
+                    domain,
+                    "--resolution",
+                    "64",
+                    "--seed",
+                    str(seed),
+                    "--per-class",
+                    str(per_class),
+                    "--test-fraction",
+                    str(test),
+                ],
+                p.work / "logs" / "data.log",
+            )
     unseen = p.work / "unseen"
     if not (unseen / "deepi2i_manifest.json").is_file():
         shutil.rmtree(unseen, ignore_errors=True)
-        run([*DEEPI2I, "shapes", str(unseen), "--domain", "target", "--resolution", "64", "--seed", "3",
-             "--per-class", str(n(20)), "--classes", ",".join(UNSEEN)], p.work / "logs" / "data.log")
+        run(
+            [
+                *DEEPI2I,
+                "shapes",
+                str(unseen),
+                "--domain",
+                "target",
+                "--resolution",
+                "64",
+                "--seed",
+                "3",
+                "--per-class",
+                str(n(20)),
+                "--classes",
+                ",".join(UNSEEN),
+            ],
+            p.work / "logs" / "data.log",
+        )
 
 
 def common(p: Plan) -> list[str]:
-    return ["--preset", "shapes64", "--no-progress", "--log-every", "50", "--sample-every", "500", "--checkpoint-every", "250"]
+    return [
+        "--preset",
+        "shapes64",
+        "--no-progress",
+        "--log-every",
+        "50",
+        "--sample-every",
+        "500",
+        "--checkpoint-every",
+        "250",
+    ]
 
 
 def stage_source(p: Plan) -> None:
     if p.source is not None:
         print(f"  using the source {p.source} (no pretraining)")
         return
-    run([*DEEPI2I, "pretrain", "--data", str(p.work / "src"), "--out", str(p.work / "source"), "--kimg", str(p.source_kimg),
-         *common(p)], p.work / "logs" / "source.log")
+    run(
+        [
+            *DEEPI2I,
+            "pretrain",
+            "--data",
+            str(p.work / "src"),
+            "--out",
+            str(p.work / "source"),
+            "--kimg",
+            str(p.source_kimg),
+            *common(p),
+        ],
+        p.work / "logs" / "source.log",
+    )
 
 
 def run_dir(p: Plan, v: Variant, seed: int) -> Path:
@@ -147,8 +207,23 @@ def stage_train(p: Plan) -> None:
                 continue
             src = ["--scratch"] if v.scratch else ["--source", p.source_export, "--class-map", "names"]
             length = ["--kimg", str(p.train_kimg)] if p.train_kimg is not None else []
-            run([*DEEPI2I, "train", "--data", str(p.work / v.data), "--out", str(out), "--seed", str(seed), *src, *length,
-                 *v.args, *common(p)], p.work / "logs" / f"{out.name}.log")
+            run(
+                [
+                    *DEEPI2I,
+                    "train",
+                    "--data",
+                    str(p.work / v.data),
+                    "--out",
+                    str(out),
+                    "--seed",
+                    str(seed),
+                    *src,
+                    *length,
+                    *v.args,
+                    *common(p),
+                ],
+                p.work / "logs" / f"{out.name}.log",
+            )
 
 
 def evaluate(p: Plan, model: Path, out: Path, extra: list[str]) -> None:
@@ -157,19 +232,59 @@ def evaluate(p: Plan, model: Path, out: Path, extra: list[str]) -> None:
     # FC trains a classifier per model (minutes each on 2 cores) and reads only 50 real test images:
     # opt in with --fc. The RC classifier trains 5 epochs on trg-eval's 4,500 real training images.
     metrics = "fid,kid,rc,fc,pose" if p.fc else "fid,kid,rc,pose"
-    run([*DEEPI2I, "evaluate", "--model", str(model), "--data", str(p.work / "trg-eval"), "--out", str(out),
-         "--extractor", "classifier", "--metrics", metrics, "--per-class", str(p.per_class),
-         "--fc-per-class", str(p.per_class), "--kid-subset-size", str(min(1000, p.per_class)),
-         "--classifier-epochs", "5", "--cache-dir", str(p.work / "eval-cache"), "--quiet", *extra],
-        p.work / "logs" / f"eval-{out.name}.log")
+    run(
+        [
+            *DEEPI2I,
+            "evaluate",
+            "--model",
+            str(model),
+            "--data",
+            str(p.work / "trg-eval"),
+            "--out",
+            str(out),
+            "--extractor",
+            "classifier",
+            "--metrics",
+            metrics,
+            "--per-class",
+            str(p.per_class),
+            "--fc-per-class",
+            str(p.per_class),
+            "--kid-subset-size",
+            str(min(1000, p.per_class)),
+            "--classifier-epochs",
+            "5",
+            "--cache-dir",
+            str(p.work / "eval-cache"),
+            "--quiet",
+            *extra,
+        ],
+        p.work / "logs" / f"eval-{out.name}.log",
+    )
 
 
 def untrained_model(p: Plan) -> Path:
     """DeepI2I as transfer leaves it before any training (adaptors random): a 0-kimg run's export."""
     out = p.work / "runs" / "untrained"
     if not (out / "export" / "config.json").is_file():
-        run([*DEEPI2I, "train", "--data", str(p.work / "trg"), "--out", str(out), "--source", p.source_export,
-             "--class-map", "names", "--kimg", "0", *common(p)], p.work / "logs" / "untrained.log")
+        run(
+            [
+                *DEEPI2I,
+                "train",
+                "--data",
+                str(p.work / "trg"),
+                "--out",
+                str(out),
+                "--source",
+                p.source_export,
+                "--class-map",
+                "names",
+                "--kimg",
+                "0",
+                *common(p),
+            ],
+            p.work / "logs" / "untrained.log",
+        )
     return out / "export"
 
 
@@ -193,7 +308,9 @@ def eval_classifier(p: Plan) -> tuple[object, list[str]]:
 
     cached = sorted((p.work / "eval-cache").glob("classifier-small-*.pt"))
     if len(cached) != 1:
-        sys.exit(f"expected one trg-eval RC classifier in {p.work / 'eval-cache'}, found {len(cached)}: run the eval stage")
+        sys.exit(
+            f"expected one trg-eval RC classifier in {p.work / 'eval-cache'}, found {len(cached)}: run the eval stage"
+        )
     return ImageClassifier.load(cached[0]), ClassFolderDataset(p.work / "trg-eval", 64, "train").class_names
 
 
@@ -235,8 +352,16 @@ def stage_extra(p: Plan) -> None:
 
 # ---- tables ----------------------------------------------------------------------------------------
 
-COLUMNS = (("RC", "RC↑"), ("FC", "FC↑"), ("mKIDx100", "mKID×100↓"), ("mFID", "mFID↓"), ("IoU", "IoU↑"),
-           ("center_error_px", "centre err px↓"), ("fg_color_error", "fg colour err↓"), ("bg_color_error", "bg colour err↓"))
+COLUMNS = (
+    ("RC", "RC↑"),
+    ("FC", "FC↑"),
+    ("mKIDx100", "mKID×100↓"),
+    ("mFID", "mFID↓"),
+    ("IoU", "IoU↑"),
+    ("center_error_px", "centre err px↓"),
+    ("fg_color_error", "fg colour err↓"),
+    ("bg_color_error", "bg colour err↓"),
+)
 
 
 def load(path: Path) -> dict | None:
@@ -256,27 +381,39 @@ def cell(values: list[float]) -> str:
 
 def stage_report(p: Plan) -> Path:
     reports = p.work / "reports"
-    lines = ["| Method | claim | seeds | " + " | ".join(h for _, h in COLUMNS) + " |",
-             "|---|---|---|" + "---:|" * len(COLUMNS)]
-    for label, name in [("input copied (perfect pose, wrong class)", "baseline-copy"),
-                        ("ideal translation (re-rendered)", "baseline-ideal"),
-                        ("untrained (transfer init, adaptors random)", "untrained")]:
+    lines = [
+        "| Method | claim | seeds | " + " | ".join(h for _, h in COLUMNS) + " |",
+        "|---|---|---|" + "---:|" * len(COLUMNS),
+    ]
+    for label, name in [
+        ("input copied (perfect pose, wrong class)", "baseline-copy"),
+        ("ideal translation (re-rendered)", "baseline-ideal"),
+        ("untrained (transfer init, adaptors random)", "untrained"),
+    ]:
         s = load(reports / name / "report.json")
         if s:
             lines.append(f"| {label} | baseline | – | " + " | ".join(cell([s.get(k)]) for k, _ in COLUMNS) + " |")
     for v in p.variants():
         found = [s for seed in p.seeds if (s := load(reports / f"{v.slug}-s{seed}" / "report.json"))]
         if found:
-            lines.append(f"| {v.name} | {v.claim} | {len(found)} | "
-                         + " | ".join(cell([s.get(k) for s in found]) for k, _ in COLUMNS) + " |")
+            lines.append(
+                f"| {v.name} | {v.claim} | {len(found)} | "
+                + " | ".join(cell([s.get(k) for s in found]) for k, _ in COLUMNS)
+                + " |"
+            )
     extra = reports / "extra.json"
     if extra.is_file():
-        lines += ["", "| model | unseen inputs: class acc % | IoU | centre err px | z distance | input distance |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "| model | unseen inputs: class acc % | IoU | centre err px | z distance | input distance |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for name, r in json.loads(extra.read_text()).items():
             u = r["unseen"]
-            lines.append(f"| {name} | {u['class_accuracy']:.1f} | {u['iou']:.3f} | {u['center_error_px']:.2f} | "
-                         f"{r['z_distance']:.2f} | {r['input_distance']:.2f} |")
+            lines.append(
+                f"| {name} | {u['class_accuracy']:.1f} | {u['iou']:.3f} | {u['center_error_px']:.2f} | "
+                f"{r['z_distance']:.2f} | {r['input_distance']:.2f} |"
+            )
     out = p.work / "claims.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -289,7 +426,9 @@ def stage_ship(p: Plan) -> None:
     from deepi2i.metrics.classifier import save_classifier
 
     weights = Path(__file__).resolve().parents[1] / "src" / "deepi2i" / "weights"
-    command = f"python benchmarks/shapes_claims.py WORK --seeds {','.join(map(str, p.seeds))} --source-kimg {p.source_kimg}"
+    command = (
+        f"python benchmarks/shapes_claims.py WORK --seeds {','.join(map(str, p.seeds))} --source-kimg {p.source_kimg}"
+    )
     deepi2i = next(v for v in VARIANTS if v.slug == "deepi2i")
     shipped = {
         "shapes-source": (p.work / "source" / "export", f"{command} --stages data,source"),
@@ -306,13 +445,24 @@ def stage_ship(p: Plan) -> None:
             "Results, data and seeds: docs/results/shapes.md.\n"
         )
     classifier, names = eval_classifier(p)
-    save_classifier(classifier, names, weights / "shapes-classifier",
-                           made_by=f"deepi2i evaluate's RC classifier on trg-eval's train split ({command} --stages eval)")
+    save_classifier(
+        classifier,
+        names,
+        weights / "shapes-classifier",
+        made_by=f"deepi2i evaluate's RC classifier on trg-eval's train split ({command} --stages eval)",
+    )
     print(f"shipped {', '.join(shipped)} and the Shapes classifier into {weights}")
 
 
-STAGES = {"data": stage_data, "source": stage_source, "train": stage_train, "eval": stage_eval,
-          "extra": stage_extra, "report": stage_report, "ship": stage_ship}
+STAGES = {
+    "data": stage_data,
+    "source": stage_source,
+    "train": stage_train,
+    "eval": stage_eval,
+    "extra": stage_extra,
+    "report": stage_report,
+    "ship": stage_ship,
+}
 
 
 def main() -> None:
@@ -326,8 +476,11 @@ def main() -> None:
     ap.add_argument("--source-kimg", type=float, default=144.0, help="source BigGAN length (default 144 = 4,500 steps)")
     ap.add_argument("--per-class", type=int, default=200, help="translations per class in evaluation (default 200)")
     ap.add_argument("--fc", action="store_true", help="also score FC (a classifier trained per model)")
-    ap.add_argument("--source", help="start every transfer from this source export or shipped name (e.g. shapes-source) "
-                    "instead of pretraining one")
+    ap.add_argument(
+        "--source",
+        help="start every transfer from this source export or shipped name (e.g. shapes-source) "
+        "instead of pretraining one",
+    )
     args = ap.parse_args()
     plan = Plan(
         work=args.work.resolve(),

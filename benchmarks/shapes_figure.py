@@ -51,7 +51,9 @@ def main() -> None:
         ]
         rows.append(torch.stack([x, *ideal]))
         for t, _ in translators:
-            out = t([test.paths[i]], to=classes, samples=1, seed=args.seed, return_tensors=True)[0, :, 0]  # [T, 3, R, R]
+            out = t([test.paths[i]], to=classes, samples=1, seed=args.seed, return_tensors=True)[
+                0, :, 0
+            ]  # [T, 3, R, R]
             rows.append(torch.cat([x[None], to_uint8(out)]))
     grid = labelled_grid(torch.stack(rows), [("input", 1)] + [(names[c], 1) for c in classes])
     grid.save(args.out)

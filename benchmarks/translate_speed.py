@@ -56,13 +56,19 @@ def main() -> None:
         for b in (int(v) for v in args.batch.split(",")):
             for name, fn in (
                 (f"per-output, batch {b}", lambda b=b: per_output(model, x, args.classes, b)),
-                (f"Translator, batch {b}", lambda b=b: Translator(model, "cpu", b).translate_tensor(x, list(range(args.classes)))),
+                (
+                    f"Translator, batch {b}",
+                    lambda b=b: Translator(model, "cpu", b).translate_tensor(x, list(range(args.classes))),
+                ),
             ):
                 t = time.perf_counter()
                 fn()
                 times.setdefault(name, []).append(time.perf_counter() - t)
                 print(f"{name}: {times[name][-1]:.1f} s", flush=True)
-    print(f"\none 128 px input into {args.classes} classes, ch {args.ch}, {args.threads} threads, median of {args.rounds}:")
+    print(
+        f"\none 128 px input into {args.classes} classes, ch {args.ch}, {args.threads} threads, "
+        f"median of {args.rounds}:"
+    )
     for name, ts in times.items():
         print(f"  {name:<24} {statistics.median(ts):6.1f} s")
 

@@ -12,10 +12,25 @@ PACKAGE = SRC / "deepi2i"
 
 # layer -> layers it must never import, at module level or inside a function
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "deepi2i.networks": ("deepi2i.training", "deepi2i.data", "deepi2i.metrics", "deepi2i.cli", "deepi2i.translate",
-                         "deepi2i.web", "deepi2i.demo", "deepi2i.visualize", "deepi2i.convert"),
-    "deepi2i.metrics": ("deepi2i.training", "deepi2i.cli", "deepi2i.web", "deepi2i.demo", "deepi2i.translate",
-                        "deepi2i.visualize"),
+    "deepi2i.networks": (
+        "deepi2i.training",
+        "deepi2i.data",
+        "deepi2i.metrics",
+        "deepi2i.cli",
+        "deepi2i.translate",
+        "deepi2i.web",
+        "deepi2i.demo",
+        "deepi2i.visualize",
+        "deepi2i.convert",
+    ),
+    "deepi2i.metrics": (
+        "deepi2i.training",
+        "deepi2i.cli",
+        "deepi2i.web",
+        "deepi2i.demo",
+        "deepi2i.translate",
+        "deepi2i.visualize",
+    ),
     "deepi2i.data": ("deepi2i.networks", "deepi2i.training", "deepi2i.metrics", "deepi2i.cli", "deepi2i.translate"),
     "deepi2i.training": ("deepi2i.metrics", "deepi2i.cli", "deepi2i.web", "deepi2i.demo", "deepi2i.translate"),
     "deepi2i.checkpoint": ("deepi2i.networks", "deepi2i.training", "deepi2i.metrics", "deepi2i.data"),
@@ -70,8 +85,10 @@ def test_no_import_cycles_between_modules():
     """Module-level imports form a DAG (a package's __init__ counts as the module it is)."""
     graph = {name: {t for t, top in imports(name) if top and t in MODULES and t != name} for name in MODULES}
     # a package __init__ that re-exports its own submodules is not a cycle with them
-    graph = {n: {t for t in ts if not (n in MODULES and MODULES[n].name == "__init__.py" and within(t, n))}
-             for n, ts in graph.items()}
+    graph = {
+        n: {t for t in ts if not (n in MODULES and MODULES[n].name == "__init__.py" and within(t, n))}
+        for n, ts in graph.items()
+    }
     state: dict[str, int] = {}
     path: list[str] = []
 
@@ -80,7 +97,7 @@ def test_no_import_cycles_between_modules():
         path.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(path[path.index(nxt):] + [nxt]))
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(nxt) :] + [nxt]))
             if nxt not in state:
                 visit(nxt)
         path.pop()

@@ -148,7 +148,10 @@ def test_official_encoder_comes_from_e1_when_present(official_dir, official_vect
     torch.save(state, folder / "E1.pth")
     plain, with_e1 = load_deepi2i_official(official_dir), load_deepi2i_official(folder)
     assert torch.equal(with_e1.encoder.state_dict()["blocks.0.0.conv1.bias"], state["blocks.0.0.conv1.bias"])
-    assert torch.equal(with_e1.discriminator.state_dict()["blocks.0.0.conv1.bias"], plain.discriminator.state_dict()["blocks.0.0.conv1.bias"])
+    assert torch.equal(
+        with_e1.discriminator.state_dict()["blocks.0.0.conv1.bias"],
+        plain.discriminator.state_dict()["blocks.0.0.conv1.bias"],
+    )
 
 
 def test_deepi2i_export_round_trip_is_exact(official_dir, official_vectors, tmp_path):
@@ -157,7 +160,11 @@ def test_deepi2i_export_round_trip_is_exact(official_dir, official_vectors, tmp_
     model.load_state_dict(load_deepi2i_official(official_dir).state_dict())
     model.save_pretrained(tmp_path / "export")
     assert sorted(p.name for p in (tmp_path / "export").iterdir()) == [
-        "adaptors.safetensors", "config.json", "discriminator.safetensors", "encoder.safetensors", "generator.safetensors",
+        "adaptors.safetensors",
+        "config.json",
+        "discriminator.safetensors",
+        "encoder.safetensors",
+        "generator.safetensors",
     ]
     again = DeepI2I.from_pretrained(tmp_path / "export")
     assert not again.training

@@ -12,9 +12,7 @@ from deepi2i.cli import main
 from deepi2i.data import MANIFEST_NAME, SHAPES_MANIFEST_NAME
 
 
-def test_shapes_command_writes_class_folders_and_manifests(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_shapes_command_writes_class_folders_and_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "shapes"
     argv = [
         "shapes",
@@ -79,6 +77,4 @@ def test_split_command_creates_then_verifies(tmp_path: Path, capsys: pytest.Capt
     assert main(["split", str(tmp_path)]) == 2
     assert "changed since its split manifest" in capsys.readouterr().err
     assert main(["split", str(tmp_path), "--resplit"]) == 0
-    assert "11 images (train 9, test 2; seeded split: seed 2," in capsys.readouterr().out, (
-        "re-split keeps the seed"
-    )
+    assert "11 images (train 9, test 2; seeded split: seed 2," in capsys.readouterr().out, "re-split keeps the seed"

@@ -122,9 +122,7 @@ def _noise_bytes(fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def test_bad_files_are_skipped_with_a_warning_and_listed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bad_files_are_skipped_with_a_warning_and_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _make_folder(tmp_path / "data", per_class=4)
     jpeg, png = _noise_bytes("JPEG"), _noise_bytes("PNG")
     (root / "apple" / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
@@ -155,9 +153,7 @@ def test_bad_files_are_skipped_with_a_warning_and_listed(
     assert len(ds) == 12 and not any(p.name in {"cut.jpg", "bomb.png"} for p in ds.paths)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert len(ClassFolderDataset(root, 8, "all")) == 12, (
-            "reusing the manifest neither re-warns nor re-splits"
-        )
+        assert len(ClassFolderDataset(root, 8, "all")) == 12, "reusing the manifest neither re-warns nor re-splits"
 
 
 def test_class_without_readable_images_is_an_error(tmp_path: Path) -> None:

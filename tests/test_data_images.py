@@ -54,9 +54,7 @@ def test_palette_image_uses_palette_colours_and_transparency(tmp_path: Path) -> 
     assert torch.allclose(x[:, 5, 1], _unit((255, 0, 0))) and torch.allclose(x[:, 5, 8], _unit((0, 255, 0)))
     img.save(tmp_path / "pt.png", transparency=0)
     x = load_image(tmp_path / "pt.png", 10)
-    assert torch.allclose(x[:, 5, 1], _unit((255, 255, 255))) and torch.allclose(
-        x[:, 5, 8], _unit((0, 255, 0))
-    )
+    assert torch.allclose(x[:, 5, 1], _unit((255, 255, 255))) and torch.allclose(x[:, 5, 8], _unit((0, 255, 0)))
 
 
 def test_cmyk_jpeg_loads_as_rgb(tmp_path: Path) -> None:

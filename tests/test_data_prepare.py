@@ -23,9 +23,7 @@ from deepi2i.data import (
 RED, BLUE = (230, 20, 20), (20, 20, 230)
 
 
-def _photo(
-    path: Path, size: tuple[int, int] = (60, 40), box: tuple[int, int, int, int] | None = None
-) -> None:
+def _photo(path: Path, size: tuple[int, int] = (60, 40), box: tuple[int, int, int, int] | None = None) -> None:
     """A blue image with a red rectangle at `box`, so crops can be checked by colour."""
     path.parent.mkdir(parents=True, exist_ok=True)
     img = Image.new("RGB", size, BLUE)
@@ -81,9 +79,7 @@ def test_animalfaces_crops_boxes_with_funit_names(tmp_path: Path) -> None:
     assert meta["imagenet_offset"] == 151 and meta["prepare_skipped"]["count"] == 3
     assert report.classes == 2 and report.images == 3
     summary = report.summary()
-    assert (
-        "3 images in 2 classes" in summary and "missing source file" in summary and "n02085620_404" in summary
-    )
+    assert "3 images in 2 classes" in summary and "missing source file" in summary and "n02085620_404" in summary
     assert ClassFolderDataset(out, 16, "all").class_names == ["n02085620", "n02085782"]
     threaded = prepare_animalfaces(train, coords, tmp_path / "threaded", seed=0, workers=2)
     assert threaded.manifest["splits"] == report.manifest["splits"]
@@ -119,9 +115,7 @@ def _nabirds_inputs(tmp_path: Path) -> Path:
     (root / "images.txt").write_text(
         "".join(f"{i} {rel}\n" for i, (rel, _) in ids.items()) + "dddd-4 0295/missing.jpg\n"
     )
-    (root / "image_class_labels.txt").write_text(
-        "".join(f"{i} {c}\n" for i, (_, c) in ids.items()) + "dddd-4 295\n"
-    )
+    (root / "image_class_labels.txt").write_text("".join(f"{i} {c}\n" for i, (_, c) in ids.items()) + "dddd-4 295\n")
     (root / "classes.txt").write_text("0 Birds\n295 Ruby-crowned Kinglet\n817 Red-tailed Hawk (Adult)\n")
     (root / "bounding_boxes.txt").write_text("".join(f"{i} 5 5 20 30\n" for i in ids) + "dddd-4 1 1 5 5\n")
     (root / "train_test_split.txt").write_text("aaaa-1 1\nbbbb-2 0\ncccc-3 1\ndddd-4 1\n")

@@ -29,7 +29,7 @@ from deepi2i.data import (
     shape_coverage,
     shape_mask,
 )
-from deepi2i.data.shapes_benchmark import resolve_classes
+from deepi2i.data.shapes_benchmark import shape_classes
 
 RES = 32
 
@@ -41,9 +41,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_at_least_20_classes_with_clearly_different_silhouettes() -> None:
     assert len(SHAPE_NAMES) >= 20
     pose = Pose(cx=0.5, cy=0.5, size=0.8, angle=0.0)
-    masks = {
-        s: shape_mask(ShapeParams(s, pose, Style((1, 1, 1), (0, 0, 0), (0, 0, 0)), 64)) for s in SHAPE_NAMES
-    }
+    masks = {s: shape_mask(ShapeParams(s, pose, Style((1, 1, 1), (0, 0, 0), (0, 0, 0)), 64)) for s in SHAPE_NAMES}
     for a, b in combinations(SHAPE_NAMES, 2):
         iou = (masks[a] & masks[b]).sum() / (masks[a] | masks[b]).sum()
         # The closest pair is pentagon/hexagon (~0.87, both from the list); the rest stay below.
@@ -103,9 +101,7 @@ def test_translation_keeps_pose_and_background(domain: ShapesDomain) -> None:
         assert abs(cx - params.pose.cx) * 64 < 1.0 and abs(cy - params.pose.cy) * 64 < 1.0
         own = render_array(params)
         # Pixels no shape touches are pure background, identical in the image and its translation.
-        background = (shape_coverage("heart", params.pose, 64) == 0) & (
-            shape_coverage(other, params.pose, 64) == 0
-        )
+        background = (shape_coverage("heart", params.pose, 64) == 0) & (shape_coverage(other, params.pose, 64) == 0)
         assert background.mean() > 0.2
         assert np.array_equal(own[background], translated[background])
         # Inside the new shape the translation has the image's fill colour.
@@ -119,9 +115,7 @@ def test_domains_differ_as_documented() -> None:
     s = image_params(SOURCE, "circle", 0, RES, seed=0)
     t = image_params(TARGET, "circle", 0, RES, seed=0)
     assert s.style.bg == s.style.bg2 and t.style.bg != t.style.bg2, "source plain, target gradient"
-    assert sum(s.style.fg) > sum(s.style.bg) and sum(t.style.fg) < sum(t.style.bg), (
-        "light-on-dark vs dark-on-light"
-    )
+    assert sum(s.style.fg) > sum(s.style.bg) and sum(t.style.fg) < sum(t.style.bg), "light-on-dark vs dark-on-light"
     for p in (s, t):
         assert 0.56 <= p.pose.size <= 0.84
 
@@ -135,15 +129,14 @@ def test_output_is_a_class_folder_with_split_manifest(tmp_path: Path) -> None:
 
 
 def test_class_selection_and_bad_arguments(tmp_path: Path) -> None:
-    assert resolve_classes(TARGET, "3") == list(TARGET.classes[:3])
+    assert shape_classes(TARGET, "3") == list(TARGET.classes[:3])
     assert (
-        resolve_classes(TARGET, len(TARGET.classes) + 2)[-2:]
-        == [s for s in SHAPE_NAMES if s not in TARGET.classes][:2]
+        shape_classes(TARGET, len(TARGET.classes) + 2)[-2:] == [s for s in SHAPE_NAMES if s not in TARGET.classes][:2]
     )
     with pytest.raises(ValueError, match="unknown shape class"):
-        resolve_classes(SOURCE, "circle,blob")
+        shape_classes(SOURCE, "circle,blob")
     with pytest.raises(ValueError, match="between 1 and"):
-        resolve_classes(SOURCE, 0)
+        shape_classes(SOURCE, 0)
     with pytest.raises(ValueError, match="unknown domain"):
         make_shapes(tmp_path / "x", domain="imagenet")
     (tmp_path / "full").mkdir()

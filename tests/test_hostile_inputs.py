@@ -32,7 +32,17 @@ from deepi2i.networks import DeepI2I
 from deepi2i.translate import Translator
 
 CLASSES = ["circle", "square", "triangle"]
-TINY_RUN = ["--preset", "tiny", "--no-progress", "--checkpoint-every", "1", "--log-every", "1", "--sample-every", "1000"]
+TINY_RUN = [
+    "--preset",
+    "tiny",
+    "--no-progress",
+    "--checkpoint-every",
+    "1",
+    "--log-every",
+    "1",
+    "--sample-every",
+    "1000",
+]
 
 
 class Payload:
@@ -52,7 +62,9 @@ def marker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def evil_file(path: Path, payload: object | None = None) -> Path:
     """A .pth that looks like a state_dict but runs code when unpickled without weights_only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"linear.weight": torch.zeros(1), "state_dict": {"evil": Payload()}} if payload is None else payload, path)
+    torch.save(
+        {"linear.weight": torch.zeros(1), "state_dict": {"evil": Payload()}} if payload is None else payload, path
+    )
     return path
 
 
@@ -162,14 +174,22 @@ READERS: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.mark.parametrize("reader", list(READERS))
-def test_a_pickle_carrying_code_is_refused_by_every_reader_and_never_runs(reader: str, tmp_path: Path, marker: Path) -> None:
+def test_a_pickle_carrying_code_is_refused_by_every_reader_and_never_runs(
+    reader: str, tmp_path: Path, marker: Path
+) -> None:
     path = evil_file(tmp_path / "files" / "weights.pth")
-    with pytest.raises(ValueError, match=r"refusing to load .*\.pth .*: it is not a readable file of plain tensors \(.*(GLOBAL|global).*\); nothing in it was run"):
+    with pytest.raises(
+        ValueError,
+        match=r"refusing to load .*\.pth .*: it is not a readable file of plain tensors "
+        r"\(.*(GLOBAL|global).*\); nothing in it was run",
+    ):
         READERS[reader](path)
     assert not marker.exists()
 
 
-def test_the_inception_hub_cache_goes_through_the_safe_reader(tmp_path: Path, marker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_inception_hub_cache_goes_through_the_safe_reader(
+    tmp_path: Path, marker: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from deepi2i.metrics.extractors import INCEPTION_WEIGHTS
 
     monkeypatch.delenv("DEEPI2I_INCEPTION_WEIGHTS", raising=False)
@@ -218,7 +238,9 @@ def test_unreadable_checkpoints_stop_the_run_and_restart_moves_it_aside(
     assert code == 0, err
     aside = [p for p in tmp_path.iterdir() if p.name.startswith("run.old-")]
     assert len(aside) == 1 and f"moved the previous run to {aside[0]}" in out
-    assert {k: v for k, v in snapshot(aside[0]).items() if k != ".lock"} == {k: v for k, v in before.items() if k != ".lock"}
+    assert {k: v for k, v in snapshot(aside[0]).items() if k != ".lock"} == {
+        k: v for k, v in before.items() if k != ".lock"
+    }
     assert [json.loads(ln)["step"] for ln in (run / "log.jsonl").read_text().splitlines()] == [1, 2]
 
 
@@ -474,15 +496,28 @@ def test_an_export_with_nan_weights_is_refused_and_nan_outputs_are_errors(
     key = sorted(k for k, v in state.items() if v.is_floating_point())[0]
     state[key][0] = float("nan")
     save_file(state, path)
-    code, _, err = cli(capsys, "translate", str(data / "circle"), "--out", str(tmp_path / "o"), "--model",
-                       str(own_export), "--to", "all", "--device", "cpu")
+    code, _, err = cli(
+        capsys,
+        "translate",
+        str(data / "circle"),
+        "--out",
+        str(tmp_path / "o"),
+        "--model",
+        str(own_export),
+        "--to",
+        "all",
+        "--device",
+        "cpu",
+    )
     line = one_line_error(err)
     assert code == 2 and "generator.safetensors holds NaN or infinite values in" in line and key in line
     assert not (tmp_path / "o").exists()
 
     translator = Translator(DeepI2I(tiny(resolution=32, ch=4, n_classes=3)), device="cpu")
     # the Translator runs the encoder once per input, then the generator: make the generator emit NaN
-    monkeypatch.setattr(translator.model.generator, "forward", lambda z, y=None, **_: torch.full((len(z), 3, 32, 32), float("nan")))
+    monkeypatch.setattr(
+        translator.model.generator, "forward", lambda z, y=None, **_: torch.full((len(z), 3, 32, 32), float("nan"))
+    )
     with pytest.raises(ValueError, match="NaN or infinite pixels"):
         translator(torch.zeros(3, 32, 32), to=0, seed=0)
 
@@ -527,15 +562,39 @@ def test_damaged_export_files_are_named(
         whole = target.read_bytes()
         target.write_bytes(b"" if damage.startswith("zero") else whole[: len(whole) // 2])
         expected = "is not a readable safetensors file"
-    code, _, err = cli(capsys, "translate", str(data / "circle"), "--out", str(tmp_path / "o"), "--model",
-                       str(own_export), "--to", "all", "--device", "cpu")
+    code, _, err = cli(
+        capsys,
+        "translate",
+        str(data / "circle"),
+        "--out",
+        str(tmp_path / "o"),
+        "--model",
+        str(own_export),
+        "--to",
+        "all",
+        "--device",
+        "cpu",
+    )
     line = one_line_error(err)
     assert code == 2 and str(target) in line and expected in line
 
 
 def test_truncation_nan_is_refused(export: Path, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code, _, err = cli(capsys, "translate", str(data / "circle"), "--out", str(tmp_path / "o"), "--model", str(export),
-                       "--to", "all", "--device", "cpu", "--truncation", "nan")
+    code, _, err = cli(
+        capsys,
+        "translate",
+        str(data / "circle"),
+        "--out",
+        str(tmp_path / "o"),
+        "--model",
+        str(export),
+        "--to",
+        "all",
+        "--device",
+        "cpu",
+        "--truncation",
+        "nan",
+    )
     assert code == 2 and "truncation must be > 0 (a finite number), got nan" in one_line_error(err)
     from deepi2i.metrics import EvalConfig
 

@@ -204,9 +204,7 @@ def test_second_run_reuses_the_cache_and_gives_identical_numbers(runs):
     assert len(runs["trained"][1]) == 1 and "FC" in runs["trained"][1][0]  # RC came from the cache
     assert first["protocol"]["real_reference"]["from_cache"] is False
     assert second["protocol"]["real_reference"]["from_cache"] is True
-    assert (
-        second["protocol"]["real_reference"]["cache_key"] == first["protocol"]["real_reference"]["cache_key"]
-    )
+    assert second["protocol"]["real_reference"]["cache_key"] == first["protocol"]["real_reference"]["cache_key"]
     assert second["protocol"]["extractor"] == first["protocol"]["extractor"]
     assert second["summary"] == first["summary"]
     assert second["per_class"] == first["per_class"]
@@ -336,15 +334,11 @@ def test_resolve_metrics_orders_and_checks_names(shapes, colours):
     assert resolve_metrics(["pose", "rc"], shapes) == ["rc", "pose"]
     assert resolve_metrics(None, shapes) == list(ALL_METRICS)
     assert resolve_metrics("all", colours) == [m for m in ALL_METRICS if m != "pose"]
-    with pytest.raises(
-        ValueError, match=r"unknown metric\(s\) is, top1; choose from fid,kid,rc,fc,lpips,pose"
-    ):
+    with pytest.raises(ValueError, match=r"unknown metric\(s\) is, top1; choose from fid,kid,rc,fc,lpips,pose"):
         resolve_metrics("fid,top1,is", shapes)
     with pytest.raises(ValueError, match=r"\(none given\)"):
         resolve_metrics(" , ", shapes)
-    with pytest.raises(
-        ValueError, match=f"pose metric needs a Shapes dataset \\(with {SHAPES_MANIFEST_NAME}\\)"
-    ):
+    with pytest.raises(ValueError, match=f"pose metric needs a Shapes dataset \\(with {SHAPES_MANIFEST_NAME}\\)"):
         resolve_metrics("fid,pose", colours)
 
 
@@ -380,9 +374,7 @@ def test_a_model_for_other_classes_fails_clearly(colours, tmp_path):
     with pytest.raises(ValueError, match="the model has 2 classes but the data has 3"):
         evaluate(two, colours, tmp_path / "out", cfg, progress=False)
     renamed = export(tmp_path / "renamed", ("blue", "green", "pink"))
-    with pytest.raises(
-        ValueError, match="the model's classes differ from the data's .2: model 'pink' vs data 'red'"
-    ):
+    with pytest.raises(ValueError, match="the model's classes differ from the data's .2: model 'pink' vs data 'red'"):
         evaluate(renamed, colours, tmp_path / "out", cfg, progress=False)
     with pytest.raises(FileNotFoundError, match="data folder .* not found"):
         evaluate(renamed, tmp_path / "missing", tmp_path / "out", cfg, progress=False)

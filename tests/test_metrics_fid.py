@@ -68,9 +68,7 @@ def test_streamed_statistics_equal_one_shot(features):
     assert streamed.mean.dtype == streamed.cov.dtype == np.float64
     one_shot = RunningStats.of(a)
     reference = RunningStats.of(features[1])
-    assert frechet_distance(streamed, reference) == pytest.approx(
-        frechet_distance(one_shot, reference), rel=1e-10
-    )
+    assert frechet_distance(streamed, reference) == pytest.approx(frechet_distance(one_shot, reference), rel=1e-10)
 
 
 def test_fid_equals_torch_fidelity_on_the_same_features(features):

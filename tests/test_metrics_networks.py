@@ -97,9 +97,7 @@ def test_weights_come_from_the_argument_then_the_env_var_then_the_hub_cache(empt
     assert resolve_weights(INCEPTION_WEIGHTS, given) == given
 
 
-def test_a_missing_weights_path_is_an_error_even_when_the_cache_has_the_file(
-    empty_hub, tmp_path, monkeypatch
-):
+def test_a_missing_weights_path_is_an_error_even_when_the_cache_has_the_file(empty_hub, tmp_path, monkeypatch):
     cached = empty_hub / "checkpoints" / INCEPTION_WEIGHTS.filename
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"cached")
@@ -170,9 +168,7 @@ def test_inception_rejects_a_file_that_is_not_its_weights(tmp_path, content):
 
 def test_unknown_extractor_lists_the_available_ones():
     assert {"inception", "classifier"} <= set(available_extractors())
-    with pytest.raises(
-        ValueError, match="unknown feature extractor 'nope'; available: classifier, inception"
-    ):
+    with pytest.raises(ValueError, match="unknown feature extractor 'nope'; available: classifier, inception"):
         create_extractor("nope")
 
 
@@ -266,9 +262,7 @@ def test_classifier_init_weights_must_exist_and_fit(tmp_path):
     wrong = tmp_path / "wrong.pth"
     torch.save({"conv.weight": torch.zeros(2)}, wrong)
     with pytest.raises(ValueError, match="does not fit a small backbone"):
-        train_classifier(
-            colour_images(4, 16, 0), 3, ClassifierConfig(init_weights=str(wrong)), progress=False
-        )
+        train_classifier(colour_images(4, 16, 0), 3, ClassifierConfig(init_weights=str(wrong)), progress=False)
 
 
 # ---- LPIPS -----------------------------------------------------------------------------------------
@@ -279,9 +273,7 @@ def alex_trunk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """torchvision AlexNet `features.*` entries with seeded random weights (what LPIPS' trunk needs)."""
     torch.manual_seed(0)
     state = {
-        k: v
-        for k, v in torchvision.models.alexnet(weights=None).state_dict().items()
-        if k.startswith("features.")
+        k: v for k, v in torchvision.models.alexnet(weights=None).state_dict().items() if k.startswith("features.")
     }
     path = tmp_path_factory.mktemp("lpips") / "alexnet-features.pth"
     torch.save(state, path)

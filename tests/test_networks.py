@@ -187,7 +187,9 @@ def test_config_errors_teach():
 
 
 def test_config_json_round_trip():
-    config = dataclasses.replace(paper128(n_classes=3, class_names=["a", "b", "c"]), adaptor_weights={32: 1.0, 16: 1.0, 8: 1.0, 4: 0.1})
+    config = dataclasses.replace(
+        paper128(n_classes=3, class_names=["a", "b", "c"]), adaptor_weights={32: 1.0, 16: 1.0, 8: 1.0, 4: 0.1}
+    )
     import json
 
     again = DeepI2IConfig.from_dict(json.loads(json.dumps(config.to_dict())))
@@ -204,7 +206,9 @@ def test_default_levels_rule():
 def test_discriminator_feature_pyramid_matches_encoder_with_same_weights():
     torch.manual_seed(0)
     model = DeepI2I(tiny(resolution=64, ch=2)).eval()
-    model.encoder.load_state_dict({k: v for k, v in model.discriminator.state_dict().items() if k.startswith("blocks.")})
+    model.encoder.load_state_dict(
+        {k: v for k, v in model.discriminator.state_dict().items() if k.startswith("blocks.")}
+    )
     x, y = torch.rand(2, 3, 64, 64), torch.tensor([0, 1])
     _, feats = model.discriminator.features(x, y, model.config.pyramid_levels)
     enc = model.encoder(x)

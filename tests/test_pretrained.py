@@ -97,7 +97,9 @@ def test_cli_takes_shipped_names_wherever_an_export_goes(tmp_path, capsys):
 
 def test_demo_train_runs_the_pipeline_from_the_shipped_source(tmp_path):
     out = tmp_path / "demo"
-    code = main(["demo", "--train", "--kimg", "0.064", "--out", str(out), "--inputs", "2", "--eval-inputs", "4", "--quiet"])
+    code = main(
+        ["demo", "--train", "--kimg", "0.064", "--out", str(out), "--inputs", "2", "--eval-inputs", "4", "--quiet"]
+    )
     assert code == 0
     run = json.loads((out / "run" / "config.json").read_text())
     assert run["source"].endswith("shapes-source") and run["config"]["phases"][-1]["kimg"] > 0

@@ -44,7 +44,9 @@ def test_train_mode_outputs_and_buffer_updates_match(biggan_dir, biggan_vectors)
     assert max_err(g_out, biggan_vectors["G_train"]) <= TOL
     assert max_err(d_out, biggan_vectors["D_train"][:, 0]) <= TOL
     for name, net in (("G", g), ("D", d)):
-        expected = {k[len(name) + 21 :]: v for k, v in biggan_vectors.items() if k.startswith(f"{name}_after_train_buffers.")}
+        expected = {
+            k[len(name) + 21 :]: v for k, v in biggan_vectors.items() if k.startswith(f"{name}_after_train_buffers.")
+        }
         state = net.state_dict()
         assert len(expected) == sum(1 for k in state if k.endswith(("u0", "sv0", "stored_mean", "stored_var")))
         for key, value in expected.items():

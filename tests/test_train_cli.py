@@ -35,8 +35,23 @@ def test_pretrain_then_train(shapes: Path, tmp_path: Path) -> None:
     assert main(["pretrain", "--data", str(shapes / "source"), "--out", str(pre), *common]) == 0
     source = BigGAN.from_pretrained(pre / "export")
     assert source.class_names == CLASSES
-    assert main(["train", "--data", str(shapes / "target"), "--source", str(pre / "export"), "--out", str(i2i),
-                 "--class-map", "names", *common]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(shapes / "target"),
+                "--source",
+                str(pre / "export"),
+                "--out",
+                str(i2i),
+                "--class-map",
+                "names",
+                *common,
+            ]
+        )
+        == 0
+    )
     model = DeepI2I.from_pretrained(i2i / "export")
     assert model.class_names == CLASSES
     x = torch.zeros(2, 3, 32, 32)
@@ -44,12 +59,36 @@ def test_pretrain_then_train(shapes: Path, tmp_path: Path) -> None:
     for path in ("config.json", "log.jsonl", "samples/step-000000000.png", "samples/step-000000004.png", "tensorboard"):
         assert (i2i / path).exists(), path
     # rerunning a finished run changes nothing and succeeds
-    assert main(["train", "--data", str(shapes / "target"), "--source", str(pre / "export"), "--out", str(i2i),
-                 "--class-map", "names", *common]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(shapes / "target"),
+                "--source",
+                str(pre / "export"),
+                "--out",
+                str(i2i),
+                "--class-map",
+                "names",
+                *common,
+            ]
+        )
+        == 0
+    )
 
 
 def test_command_line_errors_are_one_clear_message(shapes: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    base = ["train", "--data", str(shapes / "target"), "--out", str(tmp_path / "x"), "--preset", "tiny", "--no-progress"]
+    base = [
+        "train",
+        "--data",
+        str(shapes / "target"),
+        "--out",
+        str(tmp_path / "x"),
+        "--preset",
+        "tiny",
+        "--no-progress",
+    ]
     assert main(base) == 2
     assert "--source" in capsys.readouterr().err
     assert main([*base, "--scratch", "--source", str(tmp_path)]) == 2
@@ -61,11 +100,29 @@ def _final(run: Path) -> dict:
 
 
 def test_sigkill_then_rerun_reaches_the_uninterrupted_parameters(shapes: Path, tmp_path: Path) -> None:
-    args = ["train", "--data", str(shapes / "target"), "--preset", "tiny", "--scratch", "--kimg", "0.24",
-            "--checkpoint-every", "5", "--log-every", "1000", "--sample-every", "1000", "--no-progress"]
+    args = [
+        "train",
+        "--data",
+        str(shapes / "target"),
+        "--preset",
+        "tiny",
+        "--scratch",
+        "--kimg",
+        "0.24",
+        "--checkpoint-every",
+        "5",
+        "--log-every",
+        "1000",
+        "--sample-every",
+        "1000",
+        "--no-progress",
+    ]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "deepi2i", *args, "--out", str(killed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deepi2i", *args, "--out", str(killed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not list_checkpoints(killed) and proc.poll() is None and time.monotonic() < deadline:

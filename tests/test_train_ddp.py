@@ -76,7 +76,9 @@ def test_two_processes_match_one_process(tmp_path: Path) -> None:
         one, two = _final(tmp_path / f"one-{name}"), _final(tmp_path / f"two-{name}")
         assert one["step"] == two["step"] == 4
         for net in one["networks"]:
-            _assert_close_state(two["networks"][net], one["networks"][net], f"{name} {net}", net == "generator", config.lr_generator)
+            _assert_close_state(
+                two["networks"][net], one["networks"][net], f"{name} {net}", net == "generator", config.lr_generator
+            )
         if one["ema"] is not None:
             _assert_close_state(two["ema"], one["ema"], f"{name} EMA", True, config.lr_generator)
         assert (tmp_path / f"two-{name}" / "export" / "config.json").is_file()  # rank 0 exported

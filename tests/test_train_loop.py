@@ -236,7 +236,9 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: P
         fit(translation_task(config), data, tmp_path, progress=False)
     assert [s for s, _ in list_checkpoints(tmp_path)] == [1, 2]
     state = full_state(tmp_path)
-    assert all(torch.isfinite(v).all() for net in state["networks"].values() for v in net.values() if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all() for net in state["networks"].values() for v in net.values() if v.is_floating_point()
+    )
     assert not (tmp_path / "export").exists()
 
 

@@ -36,7 +36,11 @@ from .test_train_loop import N_CLASSES, tiny_config, tiny_source
 
 
 def test_schedule_turns_kimg_into_step_ranges() -> None:
-    phases = (PhaseConfig("a", 0.5, ("adaptors",)), PhaseConfig("b", 1.0, ("generator",)), PhaseConfig("c", 0, ("encoder",)))
+    phases = (
+        PhaseConfig("a", 0.5, ("adaptors",)),
+        PhaseConfig("b", 1.0, ("generator",)),
+        PhaseConfig("c", 0, ("encoder",)),
+    )
     s = Schedule.build(phases, batch_size=32)
     assert [(p.start, p.end) for p in s.phases] == [(0, 16), (16, 47), (47, 47)]
     assert s.total_steps == 47
@@ -57,7 +61,13 @@ def test_train_config_round_trips_through_json() -> None:
 
 def test_paper_defaults() -> None:
     c = train_preset("paper128", "translate", n_classes=149)
-    assert (c.batch_size, c.lr_generator, c.lr_encoder, c.lr_adaptors, c.lr_discriminator) == (32, 1e-4, 4e-4, 4e-4, 4e-4)
+    assert (c.batch_size, c.lr_generator, c.lr_encoder, c.lr_adaptors, c.lr_discriminator) == (
+        32,
+        1e-4,
+        4e-4,
+        4e-4,
+        4e-4,
+    )
     assert c.betas == (0.0, 0.999) and c.adam_eps == 1e-6 and c.adv_loss == "hinge" and c.rec_distance == "l1"
     assert c.reconstruction_weights() == {32: 0.01, 16: 0.1, 8: 0.1, 4: 0.1}
     assert [p.train for p in c.phases] == [("adaptors", "discriminator"), ("generator", "adaptors", "discriminator")]
@@ -272,7 +282,12 @@ class HandDiscriminator(nn.Module):
 
 def _hand_nets() -> TrainingNetworks:
     return TrainingNetworks(
-        {"encoder": HandEncoder(), "adaptors": HandAdaptors(), "generator": HandGenerator(), "discriminator": HandDiscriminator()}
+        {
+            "encoder": HandEncoder(),
+            "adaptors": HandAdaptors(),
+            "generator": HandGenerator(),
+            "discriminator": HandDiscriminator(),
+        }
     )
 
 
@@ -319,7 +334,9 @@ def test_generator_side_loss_is_lambda_adv_adv_plus_lambda_rec_rec() -> None:
     torch.testing.assert_close(logs["G/rec"], rec)
     torch.testing.assert_close(loss, 0.5 * adv + 3.0 * rec)
     mse = _objective(rec_distance="mse").g_loss(_hand_nets(), b)[1]["G/rec"]
-    torch.testing.assert_close(mse, 0.5 * ((x_fake - b.x_src) ** 2).mean() + 0.25 * ((2 * x_fake - 2 * b.x_src) ** 2).mean())
+    torch.testing.assert_close(
+        mse, 0.5 * ((x_fake - b.x_src) ** 2).mean() + 0.25 * ((2 * x_fake - 2 * b.x_src) ** 2).mean()
+    )
 
 
 @pytest.mark.parametrize("kind", ["hinge", "log"])

@@ -152,9 +152,7 @@ def test_batch_size_and_target_subset_keep_the_pixels(export: Path, images: Path
     big = Translator.from_pretrained(export, device="cpu", batch_size=64)
     one = Translator.from_pretrained(export, device="cpu", batch_size=1)
     ref = big(run, to="all", samples=2, seed=3, return_tensors=True)
-    torch.testing.assert_close(
-        one(run, to="all", samples=2, seed=3, return_tensors=True), ref, atol=1e-5, rtol=0
-    )
+    torch.testing.assert_close(one(run, to="all", samples=2, seed=3, return_tensors=True), ref, atol=1e-5, rtol=0)
     dog = big(run, to="dog", samples=2, seed=3, return_tensors=True)
     torch.testing.assert_close(dog[:, 0], ref[:, 1], atol=1e-5, rtol=0)
 
@@ -192,10 +190,7 @@ def test_cli_translate_writes_one_named_file_per_input_target_sample(export, ima
     assert main(["translate", *args, "--device", "cpu"]) == 0
     files = sorted(p.name for p in out.glob("*.png"))
     expected = sorted(
-        f"{stem}__to_{cls}__s{k}.png"
-        for stem in ["a", "b", "c", "a-2"]
-        for cls in ["red_fox", "cat"]
-        for k in (0, 1)
+        f"{stem}__to_{cls}__s{k}.png" for stem in ["a", "b", "c", "a-2"] for cls in ["red_fox", "cat"] for k in (0, 1)
     )
     assert files == expected  # 4 inputs x 2 targets x 2 samples, the two 'a' inputs kept apart
     with open(out / "translations.csv", newline="") as f:
@@ -212,9 +207,7 @@ def test_cli_and_api_give_identical_pixels(export, images, translator, tmp_path)
         ["translate", str(images / "c.jpg"), str(images / "a.png"), "--model", str(export)]
         + ["--to", "Dog", "--to", "2", "--samples", "2", "--seed", "9", "--out", str(out), "--device", "cpu"]
     )
-    api = to_uint8(
-        translator([images / "c.jpg", images / "a.png"], to=[1, 2], samples=2, seed=9, return_tensors=True)
-    )
+    api = to_uint8(translator([images / "c.jpg", images / "a.png"], to=[1, 2], samples=2, seed=9, return_tensors=True))
     for i, stem in enumerate(["c", "a"]):
         for j, cls in enumerate(["Dog", "red_fox"]):
             for k in range(2):
@@ -256,9 +249,7 @@ def test_cli_grid_has_an_input_column_and_one_labelled_column_per_target_sample(
     ],
 )
 def test_cli_target_errors_exit_2_with_a_clear_message(export, images, tmp_path, capsys, argv_tail, message):
-    code = main(
-        ["translate", str(images / "a.png"), "--model", str(export), "--out", str(tmp_path / "o"), *argv_tail]
-    )
+    code = main(["translate", str(images / "a.png"), "--model", str(export), "--out", str(tmp_path / "o"), *argv_tail])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("deepi2i translate: error:") and message in err
     assert not (tmp_path / "o").exists()
@@ -311,10 +302,6 @@ def test_cli_tsne_writes_a_plot_of_the_requested_size(export, images, tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu_up_to_float_rounding(export, images):
     run = sorted(images.glob("*.png"))
-    cpu = Translator.from_pretrained(export, device="cpu")(
-        run, to="all", samples=2, seed=1, return_tensors=True
-    )
-    gpu = Translator.from_pretrained(export, device="cuda")(
-        run, to="all", samples=2, seed=1, return_tensors=True
-    )
+    cpu = Translator.from_pretrained(export, device="cpu")(run, to="all", samples=2, seed=1, return_tensors=True)
+    gpu = Translator.from_pretrained(export, device="cuda")(run, to="all", samples=2, seed=1, return_tensors=True)
     torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=0)

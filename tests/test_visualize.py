@@ -37,9 +37,7 @@ def images(*shape: int, seed: int = 0) -> torch.Tensor:
 def test_translation_grid_layout_and_cells():
     inputs, outputs = images(2, 3, R, R), images(2, 3, 2, 3, R, R, seed=1)
     pad = 3
-    grid = np.asarray(
-        translation_grid(inputs, outputs, ["cat", "dog", "a very long class name"], padding=pad)
-    )
+    grid = np.asarray(translation_grid(inputs, outputs, ["cat", "dog", "a very long class name"], padding=pad))
     top = header_height()
     assert grid.shape == (top + pad + 2 * (R + pad), pad + 7 * (R + pad), 3)
 
@@ -137,10 +135,7 @@ def test_plot_curves_size_and_errors(run_log: Path, tmp_path: Path):
 
 def test_cli_plot_curves(run_log: Path, tmp_path: Path, capsys):
     out = tmp_path / "curves.png"
-    assert (
-        main(["plot-curves", str(run_log), "--keys", "mFID,loss_g", "--out", str(out), "--size", "500x300"])
-        == 0
-    )
+    assert main(["plot-curves", str(run_log), "--keys", "mFID,loss_g", "--out", str(out), "--size", "500x300"]) == 0
     assert Image.open(out).size == (500, 300)
     assert main(["plot-curves", str(run_log), "--keys", "mFID", "--size", "big"]) == 2
     assert "--size must look like 800x500" in capsys.readouterr().err

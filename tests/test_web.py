@@ -84,7 +84,11 @@ def test_read_upload_accepts_images_and_converts_to_rgb(files: dict[str, Path]):
     ("name", "limits", "message"),
     [
         ("notes.png", WebLimits(), "not an image"),
-        ("big.png", WebLimits(max_pixels=300 * 200 - 1), "the image is too large: 300x200 pixels; the limit is 59,999 pixels"),
+        (
+            "big.png",
+            WebLimits(max_pixels=300 * 200 - 1),
+            "the image is too large: 300x200 pixels; the limit is 59,999 pixels",
+        ),
         ("photo.png", WebLimits(max_bytes=100), "the file is too large"),
         ("anim.gif", WebLimits(), "animated images are not supported (2 frames)"),
         ("float.tif", WebLimits(), "unsupported pixel mode 'F'"),
@@ -152,7 +156,9 @@ def test_form_values_and_addresses():
     assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.5", "example.com"))
 
 
-def test_serve_without_gradio_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def test_serve_without_gradio_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     import importlib.util
 
     find_spec = importlib.util.find_spec
@@ -235,7 +241,9 @@ def test_browser_translates_an_upload_into_picked_classes(browser: Any, server: 
         picker.click()
         picker.send_keys(name)
         picker.send_keys(Keys.ENTER)
-    wait_for(driver, lambda d: not d.find_element(By.CSS_SELECTOR, "#all-classes input").is_selected(), "'all' unticked")
+    wait_for(
+        driver, lambda d: not d.find_element(By.CSS_SELECTOR, "#all-classes input").is_selected(), "'all' unticked"
+    )
     samples = driver.find_element(By.CSS_SELECTOR, "#samples input[type=number]")
     samples.send_keys(Keys.CONTROL, "a")
     samples.send_keys("2", Keys.TAB)

@@ -9,11 +9,17 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
+
+from tqdm.auto import tqdm
 
 StrPath = str | os.PathLike[str]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class OutputExistsError(FileExistsError):
@@ -79,3 +85,19 @@ def check_output_folder(path: str | Path, option: str = "--out") -> Path:
     if p.exists() and not p.is_dir():
         raise NotADirectoryError(f"{option} {p} is a file, not a folder; choose a folder path")
     return p
+
+
+def map_with_progress(
+    fn: Callable[[T], R], items: Sequence[T], workers: int, processes: bool = False, **bar: Any
+) -> list[R]:
+    """[fn(x) for x in items] in order, under one tqdm bar (`bar` = tqdm's keywords), serially for
+    `workers` <= 1, else in a pool: threads (decoding and file I/O release the GIL) or, with
+    `processes`, forked processes (`fn` must then be a module-level function)."""
+    bar = {"total": len(items), **bar}
+    if workers <= 1:
+        return [fn(x) for x in tqdm(items, **bar)]
+    if processes:
+        with get_context("fork" if os.name == "posix" else "spawn").Pool(workers) as pool:
+            return list(tqdm(pool.imap(fn, items, chunksize=64), **bar))
+    with ThreadPoolExecutor(workers) as pool:
+        return list(tqdm(pool.map(fn, items), **bar))

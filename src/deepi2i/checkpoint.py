@@ -85,8 +85,18 @@ def safe_torch_load(path: str | Path, what: str, map_location: str | torch.devic
         raise FileNotFoundError(f"{what} {p} not found" + (" (it is a folder)" if p.is_dir() else ""))
     try:
         return torch.load(p, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, TypeError, KeyError,
-            AttributeError, IndexError, UnicodeDecodeError) as err:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        UnicodeDecodeError,
+    ) as err:
         raise ValueError(
             f"refusing to load {p} as {what}: it is not a readable file of plain tensors ({_torch_reason(err)}); "
             "nothing in it was run. Use the original file, or re-save it with torch.save(module.state_dict())."
@@ -95,10 +105,16 @@ def safe_torch_load(path: str | Path, what: str, map_location: str | torch.devic
 
 def check_finite(state: Mapping[str, Tensor], what: str) -> None:
     """Refuse NaN/inf weights: a model built from them silently outputs black or garbage images."""
-    bad = [k for k, v in state.items() if v.is_floating_point() and v.device.type != "meta" and not bool(torch.isfinite(v).all())]
+    bad = [
+        k
+        for k, v in state.items()
+        if v.is_floating_point() and v.device.type != "meta" and not bool(torch.isfinite(v).all())
+    ]
     if bad:
         shown = ", ".join(bad[:5]) + (f", ... ({len(bad)} in all)" if len(bad) > 5 else "")
-        raise ValueError(f"{what} holds NaN or infinite values in {shown}; the file is damaged: use another copy or re-export it")
+        raise ValueError(
+            f"{what} holds NaN or infinite values in {shown}; the file is damaged: use another copy or re-export it"
+        )
 
 
 def read_safetensors(path: str | Path, what: str, device: str | torch.device = "cpu") -> dict[str, Tensor]:
@@ -193,12 +209,15 @@ def save_export(
         if _same_export(out, json.loads(meta_bytes), networks):
             return out
         raise OutputExistsError(
-            f"{out} already holds " + ("a different export" if (out / "config.json").is_file() else "other files")
+            f"{out} already holds "
+            + ("a different export" if (out / "config.json").is_file() else "other files")
             + "; pass --overwrite (overwrite=True) to replace it, or choose a new folder"
         )
     replaced = (out / "config.json").is_file()
     for name, net in networks.items():
-        atomic_write_bytes(out / f"{name}.safetensors", _safetensors_bytes(net.state_dict(), {"format": FORMAT, "network": name}))
+        atomic_write_bytes(
+            out / f"{name}.safetensors", _safetensors_bytes(net.state_dict(), {"format": FORMAT, "network": name})
+        )
     atomic_write_bytes(out / "config.json", meta_bytes)
     if replaced:  # weights of a replaced export's other networks (e.g. a DeepI2I's encoder) would mislead
         for stale in out.glob("*.safetensors"):
@@ -208,7 +227,11 @@ def save_export(
 
 
 def _same_bits(a: Tensor, b: Tensor) -> bool:
-    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.reshape(-1).view(torch.uint8), b.reshape(-1).view(torch.uint8))
+    return (
+        a.dtype == b.dtype
+        and a.shape == b.shape
+        and torch.equal(a.reshape(-1).view(torch.uint8), b.reshape(-1).view(torch.uint8))
+    )
 
 
 def _same_export(out: Path, meta: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> bool:
@@ -242,14 +265,18 @@ def read_export_config(directory: str | Path) -> tuple[str, Any]:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); restore the export's config.json or export the model again") from err
+        raise ValueError(
+            f"{path} is not valid JSON ({err}); restore the export's config.json or export the model again"
+        ) from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("kind") not in _KINDS:
         got = (meta.get("format"), meta.get("kind")) if isinstance(meta, dict) else (type(meta).__name__, None)
         raise ValueError(f"{path} is not a deepi2i export config (format {got[0]!r}, kind {got[1]!r})")
     try:
         return meta["kind"], _KINDS[meta["kind"]].from_dict(meta["config"])
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ValueError(f"{path} holds an invalid {meta['kind']} config: {err}; restore the file or export the model again") from err
+        raise ValueError(
+            f"{path} holds an invalid {meta['kind']} config: {err}; restore the file or export the model again"
+        ) from err
 
 
 def load_export(directory: str | Path, expect: type | None = None, map_location: str | torch.device = "cpu") -> Any:

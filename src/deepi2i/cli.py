@@ -93,12 +93,8 @@ def _add_model_commands(sub: argparse._SubParsersAction) -> None:
         help="which generator to take (auto: G_ema.pth when present, else G.pth)",
     )
     sn_eps, bn_eps = default_of(GeneratorConfig, "sn_eps"), default_of(GeneratorConfig, "bn_eps")
-    p.add_argument(
-        "--sn-eps", type=float, default=None, help=f"override the spectral-norm eps (default {sn_eps})"
-    )
-    p.add_argument(
-        "--bn-eps", type=float, default=None, help=f"override the batch-norm eps (default {bn_eps})"
-    )
+    p.add_argument("--sn-eps", type=float, default=None, help=f"override the spectral-norm eps (default {sn_eps})")
+    p.add_argument("--bn-eps", type=float, default=None, help=f"override the batch-norm eps (default {bn_eps})")
     p.add_argument("--overwrite", action="store_true", help="replace a different export already in OUT")
     p.set_defaults(func=_cmd_import_biggan)
 
@@ -108,9 +104,7 @@ def _cmd_import_biggan(args: argparse.Namespace) -> None:
 
     overrides = {k: v for k, v in {"sn_eps": args.sn_eps, "bn_eps": args.bn_eps}.items() if v is not None}
     generator_file = None if args.generator_file == "auto" else args.generator_file
-    out = import_biggan(
-        args.src, args.out, generator_file=generator_file, overwrite=args.overwrite, **overrides
-    )
+    out = import_biggan(args.src, args.out, generator_file=generator_file, overwrite=args.overwrite, **overrides)
     print(f"wrote {out}")
 
 
@@ -127,9 +121,7 @@ def _demo_flags(p: argparse.ArgumentParser) -> None:
     """demo's flags, their defaults run_demo's and train_demo_model's."""
     from deepi2i.demo import run_demo, train_demo_model
 
-    p.add_argument(
-        "--out", default="demo", metavar="DIR", help="folder for grid.png and summary.json (default ./demo)"
-    )
+    p.add_argument("--out", default="demo", metavar="DIR", help="folder for grid.png and summary.json (default ./demo)")
     p.add_argument(
         "--model",
         default=default_of(run_demo, "model"),
@@ -148,9 +140,7 @@ def _demo_flags(p: argparse.ArgumentParser) -> None:
         default=default_of(run_demo, "eval_inputs"),
         help="inputs the scores are computed on (default %(default)s)",
     )
-    p.add_argument(
-        "--seed", type=int, default=default_of(run_demo, "seed"), help="seed of z (default %(default)s)"
-    )
+    p.add_argument("--seed", type=int, default=default_of(run_demo, "seed"), help="seed of z (default %(default)s)")
     p.add_argument(
         "--train",
         action="store_true",
@@ -177,9 +167,7 @@ def _cmd_demo(args: argparse.Namespace) -> None:
         if args.kimg <= 0:
             raise CLIError(f"--kimg must be > 0, got {args.kimg}")
         model = train_demo_model(args.out, kimg=args.kimg, seed=args.seed, progress=not args.quiet)
-    summary = run_demo(
-        args.out, model, args.inputs, args.eval_inputs, args.seed, args.device, progress=not args.quiet
-    )
+    summary = run_demo(args.out, model, args.inputs, args.eval_inputs, args.seed, args.device, progress=not args.quiet)
     print("\n".join(summary.lines()))
     print(f"wrote {args.out}/grid.png and {args.out}/summary.json ({summary.seconds:.0f} s)")
 
@@ -192,15 +180,11 @@ def _add_evaluation_commands(sub: argparse._SubParsersAction) -> None:
     p.defer(_evaluate_flags)
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser(
-        "evaluate-compare", help="put several evaluation reports side by side (Table-1 layout)"
-    )
+    p = sub.add_parser("evaluate-compare", help="put several evaluation reports side by side (Table-1 layout)")
     p.add_argument("reports", nargs="+", metavar="REPORT.json", help="report.json files (or their folders)")
     p.add_argument("--out", required=True, metavar="TABLE.md", help="markdown file to write")
     p.add_argument("--labels", nargs="+", help="row names, one per report (default: each report's name)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace an existing --out file with other content"
-    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file with other content")
     p.set_defaults(func=_cmd_evaluate_compare)
 
 
@@ -288,9 +272,7 @@ def _evaluate_flags(p: argparse.ArgumentParser) -> None:
         default=clf("epochs"),
         help="epochs of RC and FC training (default %(default)s)",
     )
-    p.add_argument(
-        "--classifier-lr", type=float, default=clf("lr"), help="AdamW learning rate (default %(default)s)"
-    )
+    p.add_argument("--classifier-lr", type=float, default=clf("lr"), help="AdamW learning rate (default %(default)s)")
     p.add_argument(
         "--classifier-batch-size",
         type=int,
@@ -303,9 +285,7 @@ def _evaluate_flags(p: argparse.ArgumentParser) -> None:
         default=ev("fc_per_class"),
         help="translations per class FC trains on (default %(default)s)",
     )
-    p.add_argument(
-        "--kid-subsets", type=int, default=ev("kid_subsets"), help="KID subsets (default %(default)s)"
-    )
+    p.add_argument("--kid-subsets", type=int, default=ev("kid_subsets"), help="KID subsets (default %(default)s)")
     p.add_argument(
         "--kid-subset-size",
         type=int,
@@ -359,9 +339,7 @@ def _evaluate_flags(p: argparse.ArgumentParser) -> None:
         default=ev("batch_size"),
         help="images per forward pass (default %(default)s)",
     )
-    p.add_argument(
-        "--workers", type=int, default=ev("workers"), help="data-loading processes (default %(default)s)"
-    )
+    p.add_argument("--workers", type=int, default=ev("workers"), help="data-loading processes (default %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or time estimate")
 
 
@@ -372,9 +350,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         from deepi2i.metrics import available_extractors
 
         if args.extractor not in available_extractors():
-            raise CLIError(
-                f"unknown --extractor {args.extractor!r}; available: {', '.join(available_extractors())}"
-            )
+            raise CLIError(f"unknown --extractor {args.extractor!r}; available: {', '.join(available_extractors())}")
     classifier = ClassifierConfig(
         backbone=args.classifier,
         init_weights=args.classifier_weights,
@@ -408,9 +384,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         name=args.name or (f"baseline: {args.baseline}" if args.baseline else None),
         baseline=args.baseline,
     )
-    report = evaluate(
-        args.model, args.data, args.out, config, progress=not args.quiet, overwrite=args.overwrite
-    )
+    report = evaluate(args.model, args.data, args.out, config, progress=not args.quiet, overwrite=args.overwrite)
     print(markdown_report(report).split("\n## ")[0].rstrip())
     print(f"wrote {args.out}/report.json and {args.out}/report.md")
 
@@ -432,9 +406,7 @@ def _add_translate_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i (or BigGAN) export folder")
     p.set_defaults(func=_cmd_classes)
 
-    p = sub.add_parser(
-        "interpolate", help="interpolate the class embedding from A to B for one input (App. D)"
-    )
+    p = sub.add_parser("interpolate", help="interpolate the class embedding from A to B for one input (App. D)")
     p.defer(_interpolate_flags)
     p.set_defaults(func=_cmd_interpolate)
 
@@ -454,18 +426,14 @@ def _model_options(p: argparse.ArgumentParser, command: Any) -> None:
     """The flags of the commands that run a model; `command` holds the seed's default."""
     from deepi2i.translate import Translator
 
-    p.add_argument(
-        "--model", required=True, metavar="EXPORT", help="a deepi2i export folder (config.json + weights)"
-    )
+    p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i export folder (config.json + weights)")
     p.add_argument(
         "--seed",
         type=int,
         default=default_of(command, "seed"),
         help="seed of the z draws; same seed, same pixels (default %(default)s)",
     )
-    p.add_argument(
-        "--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]"
-    )
+    p.add_argument("--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument(
         "--batch-size",
@@ -479,22 +447,16 @@ def _translate_flags(p: argparse.ArgumentParser) -> None:
     """translate's flags, their defaults translate_files'."""
     from deepi2i.translate import translate_files
 
-    p.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively) or globs"
-    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (searched recursively) or globs")
     p.add_argument("--to", action="append", required=True, metavar="CLASSES", help=_TARGETS_HELP)
-    p.add_argument(
-        "--out", required=True, metavar="DIR", help="folder for <input>__to_<class>__s<k>.png files"
-    )
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for <input>__to_<class>__s<k>.png files")
     p.add_argument(
         "--samples",
         type=int,
         default=default_of(translate_files, "samples"),
         help="diverse outputs per input and class (default %(default)s)",
     )
-    p.add_argument(
-        "--grid", action="store_true", help="also write DIR/grid.png: inputs, then their translations"
-    )
+    p.add_argument("--grid", action="store_true", help="also write DIR/grid.png: inputs, then their translations")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_options(p, translate_files)
 
@@ -512,9 +474,7 @@ def _interpolate_flags(p: argparse.ArgumentParser) -> None:
         default=default_of(interpolate_file, "steps"),
         help="frames including both ends (default %(default)s)",
     )
-    p.add_argument(
-        "--out", default=None, metavar="FILE.png", help="strip image (default <input>__<A>_to_<B>.png)"
-    )
+    p.add_argument("--out", default=None, metavar="FILE.png", help="strip image (default <input>__<A>_to_<B>.png)")
     p.add_argument("--gif", action="store_true", help="also write an animated GIF next to the PNG")
     p.add_argument(
         "--gif-ms",
@@ -538,9 +498,7 @@ def _tsne_flags(p: argparse.ArgumentParser) -> None:
         default=default_of(tsne_files, "samples"),
         help="outputs per input and class (default %(default)s)",
     )
-    p.add_argument(
-        "--perplexity", type=float, default=None, help="t-SNE perplexity (default min(30, (n-1)/3))"
-    )
+    p.add_argument("--perplexity", type=float, default=None, help="t-SNE perplexity (default min(30, (n-1)/3))")
     p.add_argument(
         "--pca-dim",
         type=int,
@@ -567,16 +525,10 @@ def _plot_curves_flags(p: argparse.ArgumentParser) -> None:
     """plot-curves' flags, their defaults plot_curves'."""
     from deepi2i.visualize import plot_curves
 
-    p.add_argument(
-        "logs", nargs="+", metavar="RUN_LOG.jsonl", help="one or more JSONL logs (one line per log)"
-    )
+    p.add_argument("logs", nargs="+", metavar="RUN_LOG.jsonl", help="one or more JSONL logs (one line per log)")
     p.add_argument("--keys", nargs="+", required=True, help="metrics to plot, one panel each (e.g. mFID)")
-    p.add_argument(
-        "--out", default="curves.png", metavar="FILE.png", help="plot to write (default curves.png)"
-    )
-    p.add_argument(
-        "--labels", nargs="+", default=None, help="legend names, one per log (default: run folders)"
-    )
+    p.add_argument("--out", default="curves.png", metavar="FILE.png", help="plot to write (default curves.png)")
+    p.add_argument("--labels", nargs="+", default=None, help="legend names, one per log (default: run folders)")
     p.add_argument(
         "--smooth",
         type=float,
@@ -685,15 +637,11 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     p.defer(_shapes_flags)
     p.set_defaults(func=_cmd_shapes)
 
-    p = sub.add_parser(
-        "split", help="check a class folder and create (or verify) its train/test split manifest"
-    )
+    p = sub.add_parser("split", help="check a class folder and create (or verify) its train/test split manifest")
     p.defer(_split_flags)
     p.set_defaults(func=_cmd_split)
 
-    prepare = sub.add_parser(
-        "prepare", help="turn a dataset you already downloaded into class folders + split"
-    )
+    prepare = sub.add_parser("prepare", help="turn a dataset you already downloaded into class folders + split")
     prepare.defer(_prepare_flags)
 
 
@@ -751,9 +699,7 @@ def _shapes_flags(p: argparse.ArgumentParser) -> None:
         default=default_of(make_shapes, "seed"),
         help="seed for images and split (default %(default)s)",
     )
-    p.add_argument(
-        "--classes", default=None, help="a number N (first N classes) or comma-separated shape names"
-    )
+    p.add_argument("--classes", default=None, help="a number N (first N classes) or comma-separated shape names")
     p.add_argument(
         "--test-fraction",
         type=float,
@@ -784,9 +730,7 @@ def _prepare_flags(prepare: argparse.ArgumentParser) -> None:
 
     kinds = prepare.add_subparsers(dest="dataset", metavar="DATASET")
     kinds.required = True
-    p = kinds.add_parser(
-        "animalfaces", help="FUNIT Animal Faces: crops from the ImageNet train set (149 classes)"
-    )
+    p = kinds.add_parser("animalfaces", help="FUNIT Animal Faces: crops from the ImageNet train set (149 classes)")
     p.add_argument("imagenet_train", help="ILSVRC2012 train folder (holding n02085620/ ...)")
     p.add_argument("out", help="new output folder")
     p.add_argument("--coordinates", required=True, help="FUNIT's animalface_coordinates.txt")
@@ -795,12 +739,8 @@ def _prepare_flags(prepare: argparse.ArgumentParser) -> None:
     p = kinds.add_parser("nabirds", help="NABirds: 555 classes, bounding-box crops")
     p.add_argument("root", help="extracted NABirds folder (images/, images.txt, ...)")
     p.add_argument("out", help="new output folder")
-    p.add_argument(
-        "--no-crop", dest="crop", action="store_false", help="keep whole images instead of bbox crops"
-    )
-    p.add_argument(
-        "--official-split", action="store_true", help="use train_test_split.txt instead of a seeded split"
-    )
+    p.add_argument("--no-crop", dest="crop", action="store_false", help="keep whole images instead of bbox crops")
+    p.add_argument("--official-split", action="store_true", help="use train_test_split.txt instead of a seeded split")
     _split_options(p, prepare_nabirds, "threads for cropping")
     p.set_defaults(func=_cmd_prepare)
     p = kinds.add_parser("uecfood256", help="UECFood-256: 256 classes, bounding-box crops")
@@ -900,29 +840,19 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
             metavar="RUN",
             help="run folder; rerunning the same command resumes from its newest checkpoint",
         )
-        p.add_argument(
-            "--preset", required=True, choices=list(PRESETS), help=f"training preset ({', '.join(PRESETS)})"
-        )
-        p.add_argument(
-            "--kimg", type=float, help="total length in thousands of images (default: the preset's)"
-        )
+        p.add_argument("--preset", required=True, choices=list(PRESETS), help=f"training preset ({', '.join(PRESETS)})")
+        p.add_argument("--kimg", type=float, help="total length in thousands of images (default: the preset's)")
         p.add_argument("--batch-size", type=int, help="global batch per optimizer step (over all processes)")
-        p.add_argument(
-            "--accumulation", type=int, help="micro-batches per step and process (gradient accumulation)"
-        )
+        p.add_argument("--accumulation", type=int, help="micro-batches per step and process (gradient accumulation)")
         p.add_argument("--seed", type=int, help="seed of initialisation, data order, z and classes")
-        p.add_argument(
-            "--ch", type=int, help="network width of a model built from the preset (not with a source)"
-        )
+        p.add_argument("--ch", type=int, help="network width of a model built from the preset (not with a source)")
         p.add_argument("--lr-g", type=float, help=f"generator learning rate (default {tc('lr_generator')})")
         p.add_argument(
             "--lr-d",
             type=float,
             help=f"discriminator (and encoder, adaptors) learning rate (default {tc('lr_discriminator')})",
         )
-        p.add_argument(
-            "--ema-decay", type=float, help="EMA decay of the generator (exports and grids use the EMA)"
-        )
+        p.add_argument("--ema-decay", type=float, help="EMA decay of the generator (exports and grids use the EMA)")
         p.add_argument("--no-ema", action="store_true", help="no EMA: export the trained generator itself")
         p.add_argument(
             "--ortho-reg",
@@ -967,24 +897,18 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         )
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    p = sub.add_parser(
-        "pretrain", help="train a class-conditional BigGAN on a class folder (a transfer source)"
-    )
+    p = sub.add_parser("pretrain", help="train a class-conditional BigGAN on a class folder (a transfer source)")
     run_options(p)
     p.set_defaults(func=_cmd_pretrain)
 
-    p = sub.add_parser(
-        "train", help="train DeepI2I on a class folder, transferred from a BigGAN (or from scratch)"
-    )
+    p = sub.add_parser("train", help="train DeepI2I on a class folder, transferred from a BigGAN (or from scratch)")
     run_options(p)
     p.add_argument(
         "--source",
         metavar="SRC",
         help="a deepi2i BigGAN export or a BigGAN-PyTorch folder (G_ema.pth, D.pth)",
     )
-    p.add_argument(
-        "--scratch", action="store_true", help="every network from random weights, all trained (no source)"
-    )
+    p.add_argument("--scratch", action="store_true", help="every network from random weights, all trained (no source)")
     p.add_argument(
         "--init-from-source",
         metavar="NETS",
@@ -1002,12 +926,8 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         choices=REC_DISTANCES,
         help=f"reconstruction distance (default {tc('rec_distance')}, the paper)",
     )
-    p.add_argument(
-        "--lambda-adv", type=float, help=f"weight of the adversarial term (default {tc('lambda_adv')})"
-    )
-    p.add_argument(
-        "--lambda-rec", type=float, help=f"weight of the reconstruction term (default {tc('lambda_rec')})"
-    )
+    p.add_argument("--lambda-adv", type=float, help=f"weight of the adversarial term (default {tc('lambda_adv')})")
+    p.add_argument("--lambda-rec", type=float, help=f"weight of the reconstruction term (default {tc('lambda_rec')})")
     p.add_argument(
         "--adaptor-weights",
         metavar="W",
@@ -1078,9 +998,7 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "sample_every": args.sample_every,
         "checkpoint_every": args.checkpoint_every,
         "rec_distance": getattr(args, "rec_distance", None),
-        "rec_weights": _level_weights(
-            getattr(args, "rec_weights", None), "--rec-weights", allow_scalar=False
-        ),
+        "rec_weights": _level_weights(getattr(args, "rec_weights", None), "--rec-weights", allow_scalar=False),
         "lambda_adv": getattr(args, "lambda_adv", None),
         "lambda_rec": getattr(args, "lambda_rec", None),
         "channels_last": args.channels_last or None,
@@ -1100,9 +1018,7 @@ def _run_training(args: argparse.Namespace, task: str) -> None:
         if scratch and (args.source or args.init_from_source):
             raise CLIError("--scratch takes no --source / --init-from-source")
         if args.ch is not None and not scratch:
-            raise CLIError(
-                "--ch sets the width of a model built from scratch; with --source the source decides it"
-            )
+            raise CLIError("--ch sets the width of a model built from scratch; with --source the source decides it")
     transfer = None
     if getattr(args, "init_from_source", None):
         transfer = tuple(n.strip() for n in args.init_from_source.split(",") if n.strip())

@@ -289,9 +289,7 @@ class DiscriminatorConfig:
         """Index of the block whose output is the feature at `resolution`: the LAST block there."""
         blocks = [i for i, r in enumerate(self.block_resolutions) if r == resolution]
         if not blocks:
-            raise ValueError(
-                f"the discriminator has no {resolution} px feature; it has {self.block_resolutions}"
-            )
+            raise ValueError(f"the discriminator has no {resolution} px feature; it has {self.block_resolutions}")
         return blocks[-1]
 
     @classmethod
@@ -434,13 +432,9 @@ def paper128(n_classes: int = 1000, class_names: Sequence[str] | None = None) ->
     return _deepi2i(g, d, class_names=tuple(class_names) if class_names else None)
 
 
-def tiny(
-    resolution: int = 32, ch: int = 4, n_classes: int = 3, attention: tuple[int, ...] = ()
-) -> DeepI2IConfig:
+def tiny(resolution: int = 32, ch: int = 4, n_classes: int = 3, attention: tuple[int, ...] = ()) -> DeepI2IConfig:
     """A few-thousand-parameter model for tests and smoke runs (any supported resolution)."""
-    g = GeneratorConfig(
-        resolution=resolution, ch=ch, n_classes=n_classes, attention=attention, dim_z=20, shared_dim=8
-    )
+    g = GeneratorConfig(resolution=resolution, ch=ch, n_classes=n_classes, attention=attention, dim_z=20, shared_dim=8)
     d = DiscriminatorConfig(resolution=resolution, ch=ch, n_classes=n_classes, attention=attention)
     return _deepi2i(g, d)
 
@@ -496,9 +490,7 @@ class PhaseConfig:
     def __post_init__(self) -> None:
         unknown = set(self.train) - set(NETWORK_NAMES)
         if unknown:
-            raise ValueError(
-                f"phase {self.name!r} trains unknown networks {sorted(unknown)}; known: {NETWORK_NAMES}"
-            )
+            raise ValueError(f"phase {self.name!r} trains unknown networks {sorted(unknown)}; known: {NETWORK_NAMES}")
         if self.kimg < 0:
             raise ValueError(f"phase {self.name!r} has negative length {self.kimg} kimg")
 
@@ -561,9 +553,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         if not self.phases:
             raise ValueError("a training config needs at least one phase")
-        if self.task == "pretrain" and any(
-            set(p.train) - {"generator", "discriminator"} for p in self.phases
-        ):
+        if self.task == "pretrain" and any(set(p.train) - {"generator", "discriminator"} for p in self.phases):
             raise ValueError("pretraining trains only the generator and the discriminator")
         if self.batch_size < 1 or self.accumulation < 1 or self.batch_size % self.accumulation:
             raise ValueError(
@@ -577,9 +567,7 @@ class TrainConfig:
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.class_rows is not None and len(self.class_rows) != self.model.n_classes:
-            raise ValueError(
-                f"class_rows has {len(self.class_rows)} entries for {self.model.n_classes} classes"
-            )
+            raise ValueError(f"class_rows has {len(self.class_rows)} entries for {self.model.n_classes} classes")
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
@@ -622,9 +610,7 @@ class TrainConfig:
             "lr_encoder": _FLOAT,
             "lr_adaptors": _FLOAT,
             "lr_discriminator": _FLOAT,
-            "betas": _Reader(
-                "a list of two finite numbers", lambda v: _list_of(_is_number)(v) and len(v) == 2, tuple
-            ),
+            "betas": _Reader("a list of two finite numbers", lambda v: _list_of(_is_number)(v) and len(v) == 2, tuple),
             "adam_eps": _FLOAT,
             "adv_loss": _STR,
             "rec_distance": _STR,
@@ -687,9 +673,7 @@ class Preset:
     translate_kimg: float
     phase1_kimg: float  # translate: the adaptors + discriminator phase
     settings: Mapping[str, Any]  # TrainConfig fields for both tasks
-    pretrain_settings: Mapping[str, Any] = field(
-        default_factory=dict
-    )  # pretraining only (wins over `settings`)
+    pretrain_settings: Mapping[str, Any] = field(default_factory=dict)  # pretraining only (wins over `settings`)
 
 
 PRESETS: dict[str, Preset] = {

@@ -147,10 +147,7 @@ def load_biggan_pytorch(
         raise FileNotFoundError(f"{folder} is not a folder; expected one holding G_ema.pth (or G.pth) and D.pth")
     g_path = _pick_generator_file(folder, generator_file)
     g_state, d_state = read_state(g_path), read_state(folder / "D.pth")
-    known = {f.name for f in (*dataclasses.fields(GeneratorConfig), *dataclasses.fields(DiscriminatorConfig))}
-    unknown = sorted(set(overrides) - known)
-    if unknown:  # a typo must not be ignored silently
-        raise ValueError(f"unknown override(s) {', '.join(unknown)}; GeneratorConfig/DiscriminatorConfig fields: {', '.join(sorted(known))}")
+    _check_overrides(overrides)
     g_config = detect_generator_config(g_state, **overrides)
     d_config = detect_discriminator_config(d_state, **overrides)
     if d_config.resolution != g_config.resolution:
@@ -161,6 +158,17 @@ def load_biggan_pytorch(
     load_state_strict(g, g_state, str(g_path), assign=True)
     load_state_strict(d, d_state, str(folder / "D.pth"), assign=True)
     return g, d
+
+
+def _check_overrides(overrides: Mapping[str, Any]) -> None:
+    """Architecture overrides must name config fields: a typo must not be ignored silently."""
+    known = {f.name for f in (*dataclasses.fields(GeneratorConfig), *dataclasses.fields(DiscriminatorConfig))}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown override(s) {', '.join(unknown)}; "
+            f"GeneratorConfig/DiscriminatorConfig fields: {', '.join(sorted(known))}"
+        )
 
 
 def biggan_from_pytorch(src: str | Path, generator_file: str | None = None, **overrides: Any) -> BigGAN:
@@ -201,7 +209,7 @@ def adaptor_state_from_official(state: Mapping[str, Tensor], levels: tuple[int, 
         m = _BLOCK.match(key)
         if not m or m[2] != "0" or int(m[1]) >= len(order):
             raise ValueError(f"unexpected key {key!r} in the official adaptor file")
-        out[f"level.{order[int(m[1])]}.{key[m.end():]}"] = value
+        out[f"level.{order[int(m[1])]}.{key[m.end() :]}"] = value
     return out
 
 
@@ -210,15 +218,14 @@ def load_deepi2i_official(path: str | Path, adaptor_weight: float = 0.1, **overr
     folder = Path(path)
     for name in ("G.pth", "D.pth", "A1.pth"):
         if not (folder / name).is_file():
-            raise FileNotFoundError(f"{folder / name} not found: the official DeepI2I folder needs G.pth, D.pth and A1.pth")
+            raise FileNotFoundError(
+                f"{folder / name} not found: the official DeepI2I folder needs G.pth, D.pth and A1.pth"
+            )
     g_state, d_state = read_state(folder / "G.pth"), read_state(folder / "D.pth")
     e_path = folder / "E1.pth" if (folder / "E1.pth").is_file() else folder / "D.pth"
     e_state = {k: v for k, v in read_state(e_path).items() if not k.startswith(HEAD_KEYS)}
     a_state = read_state(folder / "A1.pth")
-    known = {f.name for f in (*dataclasses.fields(GeneratorConfig), *dataclasses.fields(DiscriminatorConfig))}
-    unknown = sorted(set(overrides) - known)
-    if unknown:  # a typo must not be ignored silently
-        raise ValueError(f"unknown override(s) {', '.join(unknown)}; GeneratorConfig/DiscriminatorConfig fields: {', '.join(sorted(known))}")
+    _check_overrides(overrides)
     g_config = detect_generator_config(g_state, **overrides)
     d_config = detect_discriminator_config(d_state, **overrides)
     e_config = dataclasses.replace(detect_discriminator_config(e_state, **overrides), n_classes=d_config.n_classes)

@@ -52,14 +52,18 @@ class DemoSummary:
     def lines(self) -> list[str]:
         return [
             f"{self.translations} translations of {self.inputs} fresh inputs into the other classes:",
-            f"  classified as the target class  {self.class_accuracy:5.1f}%   (input copied: {self.copy_class_accuracy:.1f}%)",
+            f"  classified as the target class  {self.class_accuracy:5.1f}%   "
+            f"(input copied: {self.copy_class_accuracy:.1f}%)",
             f"  mask IoU with the ideal         {self.iou:5.3f}    (input copied: {self.copy_iou:.3f})",
-            f"  centre error                    {self.center_error_px:5.2f} px (input copied: {self.copy_center_error_px:.2f} px)",
+            f"  centre error                    {self.center_error_px:5.2f} px "
+            f"(input copied: {self.copy_center_error_px:.2f} px)",
             f"  shape colour error (0-255)      {self.fg_color_error:5.1f}",
         ]
 
 
-def render_inputs(class_names: list[str], n: int, resolution: int, seed: int = DEMO_SEED) -> tuple[torch.Tensor, list[dict[str, Any]]]:
+def render_inputs(
+    class_names: list[str], n: int, resolution: int, seed: int = DEMO_SEED
+) -> tuple[torch.Tensor, list[dict[str, Any]]]:
     """n target-domain images cycling through the model's classes: uint8 [n, 3, R, R] and their parameters."""
     unknown = [c for c in class_names if c not in SHAPE_NAMES]
     if unknown:
@@ -132,7 +136,10 @@ def run_demo(
     atomic_write(out / "grid.png", lambda f: grid.save(f, format="PNG"))
     scores = score(to_uint8(fake[:eval_inputs, :, 0]), inputs[:eval_inputs], params[:eval_inputs], names)
     summary = DemoSummary(
-        model=str(model), inputs=eval_inputs, seconds=time.perf_counter() - started, **scores  # type: ignore[arg-type]
+        model=str(model),
+        inputs=eval_inputs,
+        seconds=time.perf_counter() - started,
+        **scores,  # type: ignore[arg-type]
     )
     body = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(summary).items()}
     atomic_write_bytes(out / "summary.json", (json.dumps(body, indent=2) + "\n").encode())

@@ -43,7 +43,9 @@ def reconstruction_loss(
     if distance not in ("l1", "mse"):
         raise ValueError(f"unknown reconstruction distance {distance!r}; choose 'l1' or 'mse'")
     if set(feats_fake) != set(feats_src) or not set(weights) >= set(feats_fake):
-        raise ValueError(f"levels differ: fake {sorted(feats_fake)}, source {sorted(feats_src)}, weights {sorted(weights)}")
+        raise ValueError(
+            f"levels differ: fake {sorted(feats_fake)}, source {sorted(feats_src)}, weights {sorted(weights)}"
+        )
     dist = F.l1_loss if distance == "l1" else F.mse_loss
     total = None
     for r, fake in feats_fake.items():

@@ -177,9 +177,7 @@ def expand_inputs(specs: Sequence[StrPath]) -> list[Path]:
         elif path.is_dir():
             found = _images_in(path)
             if not found:
-                raise FileNotFoundError(
-                    f"{spec}: folder has no images ({', '.join(sorted(IMAGE_EXTENSIONS))})"
-                )
+                raise FileNotFoundError(f"{spec}: folder has no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
             paths.extend(found)
         elif _GLOB_CHARS.search(str(spec)):
             matches = [Path(m) for m in sorted(glob.glob(os.path.expanduser(str(spec)), recursive=True))]
@@ -213,9 +211,7 @@ def preprocess_uint8(image: ImageLike, resolution: int) -> Tensor:
             raise ValueError(f"image tensors must be uint8 or float, got {image.dtype}")
         lo, hi = float(image.min()), float(image.max())
         if lo < -1.001 or hi > 1.001:
-            raise ValueError(
-                f"float image tensors must be in [-1, 1] (the model's range), got [{lo:.3g}, {hi:.3g}]"
-            )
+            raise ValueError(f"float image tensors must be in [-1, 1] (the model's range), got [{lo:.3g}, {hi:.3g}]")
         as_uint8 = ((image.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
         return resize_center_crop(as_uint8, resolution)
     raise TypeError(f"cannot use {type(image).__name__} as an image: pass a path, a PIL image or a tensor")
@@ -240,9 +236,7 @@ class Translator:
     >>> grid = t(["me.jpg"], to=["samoyed", 3], samples=2, seed=0)  # [input][target][sample] PIL
     """
 
-    def __init__(
-        self, model: DeepI2I, device: str | torch.device | None = None, batch_size: int = 32
-    ) -> None:
+    def __init__(self, model: DeepI2I, device: str | torch.device | None = None, batch_size: int = 32) -> None:
         """Moves `model` to `device` (default: cuda when available) and puts it in eval mode."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -272,9 +266,7 @@ class Translator:
     def _one_class(self, spec: str | int, what: str) -> int:
         indices = self.resolve(spec)
         if len(indices) != 1:
-            raise ValueError(
-                f"the {what} of an interpolation must be one class, got {spec!r} ({len(indices)} classes)"
-            )
+            raise ValueError(f"the {what} of an interpolation must be one class, got {spec!r} ({len(indices)} classes)")
         return indices[0]
 
     def preprocess(self, images: ImageLike | Sequence[ImageLike]) -> Tensor:
@@ -412,9 +404,7 @@ class Translator:
             for s in range(0, steps, self.batch_size):
                 e = embed[s : s + self.batch_size]
                 m = e.shape[0]
-                frames.append(
-                    self.model(x.expand(m, -1, -1, -1), None, z.expand(m, -1), embed=e).float().cpu()
-                )
+                frames.append(self.model(x.expand(m, -1, -1, -1), None, z.expand(m, -1), embed=e).float().cpu())
         return torch.cat(frames)
 
 
@@ -478,9 +468,7 @@ def translate_files(
     out = _check_out_dir(Path(out_dir), inputs)
     paths = expand_inputs(inputs)
     res = translator.resolution
-    pixels = [
-        load_image_uint8(p, res) for p in tqdm(paths, desc="reading", unit="img", disable=len(paths) < 64)
-    ]
+    pixels = [load_image_uint8(p, res) for p in tqdm(paths, desc="reading", unit="img", disable=len(paths) < 64)]
     stems = unique_stems(paths)
     class_files = class_file_names(translator.class_names)
     out.mkdir(parents=True, exist_ok=True)
@@ -489,9 +477,7 @@ def translate_files(
     files: list[Path] = []
     rows: list[list[str]] = []
     x = torch.stack(pixels)
-    grid_outputs = (
-        torch.empty(len(paths), len(targets), samples, *x.shape[1:], dtype=torch.uint8) if grid else None
-    )
+    grid_outputs = torch.empty(len(paths), len(targets), samples, *x.shape[1:], dtype=torch.uint8) if grid else None
     with tqdm(total=total, desc="translating", unit="img", disable=not progress or total < 32) as bar:
         for jobs, images in translator.iter_translations(x, targets, samples, seed, truncation):
             for (i, j, k), img in zip(jobs, to_uint8(images), strict=True):
@@ -530,7 +516,8 @@ def interpolate_file(
     gif: bool = False,
     gif_ms: int = 120,
 ) -> tuple[Path, Path | None]:
-    """Write the interpolation strip of one image (a file, PIL image or tensor) as PNG (and an animated GIF beside it)."""
+    """Write the interpolation strip of one image (a file, PIL image or tensor) as PNG, and an
+    animated GIF beside it."""
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out must be a .png file, got {out}")

@@ -55,9 +55,7 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, width: int) -> str:
     return text + ".." if text else ""
 
 
-def labelled_grid(
-    cells: Tensor, headers: Sequence[tuple[str, int]] | None = None, padding: int = 2
-) -> Image.Image:
+def labelled_grid(cells: Tensor, headers: Sequence[tuple[str, int]] | None = None, padding: int = 2) -> Image.Image:
     """cells [rows, cols, 3, R, R] -> one image on white, with optional column headers (label, span).
 
     Size: width = padding + cols * (R + padding); height = that for rows, plus `header_height()`
@@ -104,9 +102,7 @@ def translation_grid(
             f"outputs {list(outputs.shape)} do not match inputs {list(inputs.shape)} as [N, T, S, 3, R, R]"
         )
     n, t, s = outputs.shape[:3]
-    cells = torch.cat(
-        [_as_uint8(inputs)[:, None], _as_uint8(outputs).reshape(n, t * s, *outputs.shape[3:])], 1
-    )
+    cells = torch.cat([_as_uint8(inputs)[:, None], _as_uint8(outputs).reshape(n, t * s, *outputs.shape[3:])], 1)
     headers = None
     if class_names is not None:
         if len(class_names) != t:
@@ -129,9 +125,7 @@ def interpolation_strip(
     image [3, R, R], frames [K, 3, R, R]; `labels` (K of them) head the frame columns.
     """
     if frames.dim() != 4 or frames.shape[1:] != image.shape:
-        raise ValueError(
-            f"frames {list(frames.shape)} do not match the input {list(image.shape)} as [K, 3, R, R]"
-        )
+        raise ValueError(f"frames {list(frames.shape)} do not match the input {list(image.shape)} as [K, 3, R, R]")
     cells = torch.cat([_as_uint8(image)[None], _as_uint8(frames)])[None]
     headers = None
     if labels is not None:
@@ -159,9 +153,7 @@ def default_perplexity(n: int) -> float:
     return min(30.0, (n - 1) / 3)
 
 
-def tsne_embed(
-    images: Tensor, perplexity: float | None = None, pca_dim: int = 50, seed: int = 0
-) -> np.ndarray:
+def tsne_embed(images: Tensor, perplexity: float | None = None, pca_dim: int = 50, seed: int = 0) -> np.ndarray:
     """images [n, ...] -> 2-D points [n, 2]: PCA of the pixels to `pca_dim`, then t-SNE (as App. H)."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
@@ -203,8 +195,7 @@ def tsne_plot(
     span = np.ptp(pts, axis=0)
     pts = (pts - pts.min(axis=0)) / np.where(span > 0, span, 1.0)
     arrays = [
-        np.asarray(t) if isinstance(t, Image.Image) else _as_uint8(t).permute(1, 2, 0).numpy()
-        for t in thumbnails
+        np.asarray(t) if isinstance(t, Image.Image) else _as_uint8(t).permute(1, 2, 0).numpy() for t in thumbnails
     ]
 
     dpi = 100
@@ -248,9 +239,7 @@ def read_jsonl(path: StrPath) -> list[dict[str, Any]]:
     return rows
 
 
-def metric_series(
-    rows: Sequence[Mapping[str, Any]], key: str, x_key: str = "kimg"
-) -> tuple[np.ndarray, np.ndarray]:
+def metric_series(rows: Sequence[Mapping[str, Any]], key: str, x_key: str = "kimg") -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of every row that has both `x_key` and a finite number under `key`, sorted by x.
 
     Metrics are evaluated less often than losses are logged, so rows without the key are normal.
@@ -258,12 +247,7 @@ def metric_series(
     xs, ys = [], []
     for row in rows:
         x, y = row.get(x_key), row.get(key)
-        if (
-            isinstance(x, (int, float))
-            and isinstance(y, (int, float))
-            and not isinstance(y, bool)
-            and math.isfinite(y)
-        ):
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(y, bool) and math.isfinite(y):
             xs.append(float(x))
             ys.append(float(y))
     order = np.argsort(xs, kind="stable")
@@ -325,9 +309,7 @@ def plot_curves(
                 ax.plot(x, y, marker="." if len(x) < 30 else None, label=name)
         if not drawn:
             found = sorted({k for rows in all_rows for row in rows for k in row} - {"kimg"})
-            raise ValueError(
-                f"metric {key!r} is in none of the logs; keys found: {', '.join(found) or 'none'}"
-            )
+            raise ValueError(f"metric {key!r} is in none of the logs; keys found: {', '.join(found) or 'none'}")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         if len(log_paths) > 1:

@@ -43,9 +43,7 @@ INSTALL_HINT = 'the web demo needs Gradio: pip install -e ".[web]"'
 
 # Pixel modes `deepi2i.data.images.to_rgb` maps to the colours a viewer shows; others (32-bit float
 # "F", "HSV", "LAB", ...) have no agreed display and are refused rather than guessed at.
-ACCEPTED_MODES = frozenset(
-    "1 L LA La P PA RGB RGBA RGBa RGBX CMYK YCbCr I I;16 I;16B I;16L I;16N".split()
-)
+ACCEPTED_MODES = frozenset("1 L LA La P PA RGB RGBA RGBa RGBX CMYK YCbCr I I;16 I;16B I;16L I;16N".split())
 EXAMPLE_SHAPES = ("circle", "star5", "heart")
 # a wide grid (many classes) or strip shrinks to the column instead of overflowing it
 CSS = "#grid img, #strip img { max-width: 100% !important; width: auto !important; height: auto !important; }"
@@ -281,8 +279,7 @@ def model_info(translator: Translator, source: str | os.PathLike[str] | None) ->
     """Markdown for the Model tab: classes, resolution, and where the weights came from."""
     names = translator.class_names
     lines = [
-        f"**Resolution**: {translator.resolution} x {translator.resolution} px, "
-        f"**device**: {translator.device}",
+        f"**Resolution**: {translator.resolution} x {translator.resolution} px, **device**: {translator.device}",
         f"**Classes** ({len(names)}): " + ", ".join(f"{i} `{n}`" for i, n in enumerate(names)),
     ]
     if source is not None:
@@ -356,8 +353,13 @@ def build_app(
         if not every and not chosen:
             raise RequestError("choose at least one target class, or tick 'all classes'")
         result = translate_image(
-            translator, upload(image), "all" if every else list(chosen or []),
-            samples, seed, truncation, limits,
+            translator,
+            upload(image),
+            "all" if every else list(chosen or []),
+            samples,
+            seed,
+            truncation,
+            limits,
         )
         return result.grid, result.images, str(write_zip(result, names, scratch.new()))
 
@@ -373,9 +375,7 @@ def build_app(
     @_shown
     def api_translate(image: object, targets: str, samples: object, seed: object) -> Image.Image:
         """Translate one image; targets: 'all' or comma-separated class names or indices. Returns the grid."""
-        return translate_image(
-            translator, upload(image), str(targets or ""), samples, seed, None, limits
-        ).grid
+        return translate_image(translator, upload(image), str(targets or ""), samples, seed, None, limits).grid
 
     with gr.Blocks(title="deepi2i", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(
@@ -385,7 +385,10 @@ def build_app(
         with gr.Row():
             with gr.Column(scale=1):
                 image = gr.Image(
-                    label="input image", type="filepath", sources=["upload", "clipboard"], height=260,
+                    label="input image",
+                    type="filepath",
+                    sources=["upload", "clipboard"],
+                    height=260,
                     elem_id="input-image",
                 )
                 examples = render_examples(scratch.root / "examples")
@@ -399,14 +402,26 @@ def build_app(
                             names, value=[], multiselect=True, label="target classes", scale=3, elem_id="targets"
                         )
                         every = gr.Checkbox(True, label="all classes", scale=1, elem_id="all-classes")
-                        samples = gr.Slider(1, limits.max_samples, 1, step=1, label="samples per class", scale=2, elem_id="samples")
+                        samples = gr.Slider(
+                            1, limits.max_samples, 1, step=1, label="samples per class", scale=2, elem_id="samples"
+                        )
                     go = gr.Button("Translate", variant="primary", elem_id="translate-button")
                     grid = gr.Image(
-                        label="grid: the input, then each class", show_label=False, type="pil", format="png",
-                        interactive=False, elem_id="grid", buttons=["download", "fullscreen"],
+                        label="grid: the input, then each class",
+                        show_label=False,
+                        type="pil",
+                        format="png",
+                        interactive=False,
+                        elem_id="grid",
+                        buttons=["download", "fullscreen"],
                     )
                     gallery = gr.Gallery(
-                        label="single images", show_label=False, format="png", columns=5, height="auto", elem_id="gallery"
+                        label="single images",
+                        show_label=False,
+                        format="png",
+                        columns=5,
+                        height="auto",
+                        elem_id="gallery",
                     )
                     bundle = gr.File(label="download all (grid + single images)", elem_id="download")
                 with gr.Tab("Interpolate"):
@@ -416,7 +431,11 @@ def build_app(
                         steps = gr.Slider(2, limits.max_steps, min(8, limits.max_steps), step=1, label="steps")
                     go_interp = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
                     strip = gr.Image(
-                        label="strip", type="filepath", interactive=False, elem_id="strip", buttons=["download", "fullscreen"]
+                        label="strip",
+                        type="filepath",
+                        interactive=False,
+                        elem_id="strip",
+                        buttons=["download", "fullscreen"],
                     )
                     gif = gr.Image(
                         label="animation (GIF)", type="filepath", interactive=False, elem_id="gif", buttons=["download"]
@@ -427,12 +446,18 @@ def build_app(
         # picking classes unticks 'all'; clearing them ticks it again
         chosen.input(lambda picked: not picked, chosen, every, queue=False, api_visibility="private")
         go.click(
-            run_translate, [image, chosen, every, samples, seed, truncation], [grid, gallery, bundle],
-            api_visibility="private", **model_call,
+            run_translate,
+            [image, chosen, every, samples, seed, truncation],
+            [grid, gallery, bundle],
+            api_visibility="private",
+            **model_call,
         )
         go_interp.click(
-            run_interpolate, [image, start, end, steps, seed, truncation], [strip, gif],
-            api_visibility="private", **model_call,
+            run_interpolate,
+            [image, start, end, steps, seed, truncation],
+            [strip, gif],
+            api_visibility="private",
+            **model_call,
         )
         # the stable endpoint for programs, on hidden components of its own
         with gr.Row(visible=False):
@@ -538,14 +563,22 @@ def chromium_driver(width: int = 1280, height: int = 1000) -> Any:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
     if not (chromium and driver_path):
-        raise FileNotFoundError("chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)")
+        raise FileNotFoundError(
+            "chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)"
+        )
     os.environ.setdefault("SE_OFFLINE", "true")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(driver_path))
     driver.set_page_load_timeout(30)

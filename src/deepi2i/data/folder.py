@@ -43,13 +43,17 @@ class ClassFolderDataset(Dataset[tuple[torch.Tensor, int]]):
             raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
         self.split = split
         # `manifest`: one just read and checked (another split of the same folder): no second folder scan
-        self.manifest: dict[str, Any] = dict(manifest) if manifest is not None else load_or_create_manifest(
-            self.root,
-            seed=seed,
-            test_fraction=test_fraction,
-            resplit=resplit,
-            manifest_path=manifest_path,
-            workers=workers,
+        self.manifest: dict[str, Any] = (
+            dict(manifest)
+            if manifest is not None
+            else load_or_create_manifest(
+                self.root,
+                seed=seed,
+                test_fraction=test_fraction,
+                resplit=resplit,
+                manifest_path=manifest_path,
+                workers=workers,
+            )
         )
         entries = split_entries(self.manifest, split)
         self.class_names: list[str] = list(self.manifest["class_names"])

@@ -14,14 +14,12 @@ import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from deepi2i._io import StrPath, atomic_write_bytes
+from deepi2i._io import StrPath, atomic_write_bytes, map_with_progress
 from deepi2i.data.images import ImageLoadError, open_rgb
 
 MANIFEST_NAME = "deepi2i_manifest.json"
@@ -48,8 +46,7 @@ def _json_lines(value: Any, indent: int = 0) -> str:
     pad, inner = " " * indent, " " * (indent + 1)
     if isinstance(value, Mapping) and value:
         body = ",\n".join(
-            f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_json_lines(v, indent + 1)}"
-            for k, v in value.items()
+            f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_json_lines(v, indent + 1)}" for k, v in value.items()
         )
         return "{\n" + body + "\n" + pad + "}"
     if isinstance(value, list) and value and isinstance(value[0], (list, Mapping)):
@@ -67,9 +64,7 @@ def check_new_output_folder(out: StrPath) -> Path:
     """Refuse to mix a new dataset into an existing folder (its split manifest would be wrong)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(
-            f"output folder {out} exists and is not empty; choose a new folder or delete it first"
-        )
+        raise ValueError(f"output folder {out} exists and is not empty; choose a new folder or delete it first")
     return out
 
 
@@ -118,7 +113,9 @@ def walk_tree(folder: Path, rel_dir: str, seen: set[tuple[int, int]]) -> Iterato
         problem = _name_problem(e.name)
         if stat.S_ISDIR(st.st_mode):
             if problem or _hidden(e.name) or (st.st_dev, st.st_ino) in seen:
-                why = problem or ("hidden folder" if _hidden(e.name) else "symbolic link to a folder already scanned (a loop)")
+                why = problem or (
+                    "hidden folder" if _hidden(e.name) else "symbolic link to a folder already scanned (a loop)"
+                )
                 yield storable(rel) + "/", -1, why
             else:
                 seen.add((st.st_dev, st.st_ino))
@@ -182,12 +179,9 @@ def _check_file(root: Path, rel: str) -> str | None:
 
 def _validate(root: Path, paths: list[str], workers: int) -> dict[str, str]:
     """Decode every file once (in threads: Pillow releases the GIL while decoding)."""
-    bar = dict(total=len(paths), desc=f"checking images in {root.name}", unit="img", leave=False)
-    if workers <= 1:
-        reasons = [_check_file(root, p) for p in tqdm(paths, **bar)]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            reasons = list(tqdm(pool.map(lambda p: _check_file(root, p), paths, chunksize=64), **bar))
+    reasons = map_with_progress(
+        lambda p: _check_file(root, p), paths, workers, desc=f"checking images in {root.name}", unit="img", leave=False
+    )
     return {p: r for p, r in zip(paths, reasons, strict=True) if r is not None}
 
 
@@ -307,8 +301,7 @@ def _diff(old: Mapping[str, int], new: Mapping[str, int]) -> str:
     changed = sorted(p for p in set(old) & set(new) if old[p] != new[p])
     example = (added + removed + changed)[:3]
     return (
-        f"{len(added)} file(s) added, {len(removed)} removed, {len(changed)} changed size"
-        f" (e.g. {', '.join(example)})"
+        f"{len(added)} file(s) added, {len(removed)} removed, {len(changed)} changed size (e.g. {', '.join(example)})"
     )
 
 
@@ -322,13 +315,9 @@ def read_manifest(path: StrPath) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is not valid JSON ({err}); delete it to re-split the folder") from err
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise ValueError(
-            f"{path} is not a deepi2i split manifest; move it away or pass another manifest path"
-        )
+        raise ValueError(f"{path} is not a deepi2i split manifest; move it away or pass another manifest path")
     if manifest.get("version") != MANIFEST_VERSION:
-        raise ValueError(
-            f"{path} has manifest version {manifest.get('version')}, expected {MANIFEST_VERSION}"
-        )
+        raise ValueError(f"{path} has manifest version {manifest.get('version')}, expected {MANIFEST_VERSION}")
     problems = manifest_problems(manifest)
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -340,8 +329,13 @@ def read_manifest(path: StrPath) -> dict[str, Any]:
 
 
 def _entry_problem(entry: Any, names: list[str], sizes: Mapping[str, Any]) -> str | None:
-    if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
-            and isinstance(entry[1], int) and not isinstance(entry[1], bool)):
+    if not (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], int)
+        and not isinstance(entry[1], bool)
+    ):
         return f"entry {str(entry)[:80]} is not [relative path, class index]"
     rel, label = entry
     parts = rel.split("/")
@@ -363,9 +357,18 @@ def manifest_problems(manifest: Mapping[str, Any]) -> list[str]:
     inside its own class folder (never absolute or '..'), labels in range, no file in two places,
     counts matching the lists. One function for `split` and for every dataset that trains.
     """
-    types = {"split_source": str, "class_names": list, "class_to_idx": dict, "counts": dict,
-             "splits": dict, "skipped": list, "sizes": dict}
-    problems = [f"{k!r} is missing or not a {t.__name__}" for k, t in types.items() if not isinstance(manifest.get(k), t)]
+    types = {
+        "split_source": str,
+        "class_names": list,
+        "class_to_idx": dict,
+        "counts": dict,
+        "splits": dict,
+        "skipped": list,
+        "sizes": dict,
+    }
+    problems = [
+        f"{k!r} is missing or not a {t.__name__}" for k, t in types.items() if not isinstance(manifest.get(k), t)
+    ]
     if problems:
         return problems
     names = manifest["class_names"]
@@ -397,8 +400,12 @@ def manifest_problems(manifest: Mapping[str, Any]) -> list[str]:
         problems.append("skipped must list {path, reason} records")
     elif both := sorted(skipped_paths & set(seen)):
         problems.append(f"{both[0]} is listed as skipped and as data")
-    counts = {"classes": len(names), "train": len(splits["train"]), "test": len(splits["test"]),
-              "skipped": len(manifest["skipped"])}
+    counts = {
+        "classes": len(names),
+        "train": len(splits["train"]),
+        "test": len(splits["test"]),
+        "skipped": len(manifest["skipped"]),
+    }
     if not problems and manifest["counts"] != counts:
         problems.append(f"counts {manifest['counts']} do not match the lists {counts}")
     return problems

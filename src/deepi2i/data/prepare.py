@@ -11,14 +11,11 @@ import math
 import re
 import shutil
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from deepi2i._io import StrPath
+from deepi2i._io import StrPath, map_with_progress
 from deepi2i.data.images import ImageLoadError, open_rgb
 from deepi2i.data.manifest import (
     DEFAULT_SEED,
@@ -74,9 +71,7 @@ class PrepareReport:
         lines.append(f"skipped {len(skipped)} input entries" + (f": {why}" if skipped else ""))
         lines += [f"  {s['path']}: {s['reason']}" for s in skipped[:10]]
         if len(skipped) > 10:
-            lines.append(
-                f"  ... ({len(skipped) - 10} more listed in the manifest's metadata.prepare_skipped)"
-            )
+            lines.append(f"  ... ({len(skipped) - 10} more listed in the manifest's metadata.prepare_skipped)")
         lines.append(f"split manifest: {self.out / MANIFEST_NAME}")
         return "\n".join(lines)
 
@@ -123,12 +118,7 @@ def _run_job(out: Path, job: _Job) -> str | None:
 
 
 def _run_jobs(out: Path, jobs: list[_Job], desc: str, workers: int) -> list[dict[str, str]]:
-    bar = dict(total=len(jobs), desc=desc, unit="img")
-    if workers <= 1:
-        reasons = [_run_job(out, j) for j in tqdm(jobs, **bar)]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            reasons = list(tqdm(pool.map(lambda j: _run_job(out, j), jobs), **bar))
+    reasons = map_with_progress(lambda j: _run_job(out, j), jobs, workers, desc=desc, unit="img")
     return [{"path": str(j.src), "reason": r} for j, r in zip(jobs, reasons, strict=True) if r is not None]
 
 
@@ -165,10 +155,7 @@ def _finish(
     if len(failed) == len(jobs):
         if not any(out.iterdir()):
             out.rmdir()
-        why = (
-            ", ".join(f"{n} {r}" for r, n in reason_counts(skipped).most_common())
-            or "no entries in the input lists"
-        )
+        why = ", ".join(f"{n} {r}" for r, n in reason_counts(skipped).most_common()) or "no entries in the input lists"
         example = f" (e.g. {skipped[0]['path']}: {skipped[0]['reason']})" if skipped else ""
         raise ValueError(f"no {dataset} images were prepared: {why}{example}; {hint}")
     meta = {
@@ -267,9 +254,7 @@ def prepare_animalfaces(
         test_fraction=test_fraction,
         metadata={
             "imagenet_offset": ANIMALFACES_IMAGENET_OFFSET,
-            "imagenet_class_index": None
-            if imagenet_index is None
-            else {c: imagenet_index.get(c) for c in classes},
+            "imagenet_class_index": None if imagenet_index is None else {c: imagenet_index.get(c) for c in classes},
             "inputs": {"imagenet_train": str(imagenet_train), "coordinates": str(coordinates)},
         },
         hint=f"check that {imagenet_train} is the ILSVRC2012 train folder the coordinate file refers to",
@@ -385,18 +370,14 @@ def prepare_uecfood256(
         cls = f"{int(cid):03d}" if cid.isdigit() else cid
         bb_info = root / cid / "bb_info.txt"
         if not bb_info.is_file():
-            skipped.append(
-                {"path": str(bb_info), "reason": "missing bb_info.txt (class folder absent or incomplete)"}
-            )
+            skipped.append({"path": str(bb_info), "reason": "missing bb_info.txt (class folder absent or incomplete)"})
             continue
         count: dict[str, int] = {}
         for number, fields in _read_rows(bb_info, 5, header=True):
             try:
                 box = _box(fields[1:5])
             except ValueError:
-                skipped.append(
-                    {"path": f"{bb_info}:{number}", "reason": "malformed line (expected 'img x1 y1 x2 y2')"}
-                )
+                skipped.append({"path": f"{bb_info}:{number}", "reason": "malformed line (expected 'img x1 y1 x2 y2')"})
                 continue
             img = fields[0]
             k = count.get(img, 0)

@@ -28,9 +28,7 @@ Polygon = tuple[np.ndarray, bool]
 SUPERSAMPLE = 4
 
 
-def _ellipse(
-    cx: float = 0.0, cy: float = 0.0, rx: float = 1.0, ry: float | None = None, n: int = 96
-) -> np.ndarray:
+def _ellipse(cx: float = 0.0, cy: float = 0.0, rx: float = 1.0, ry: float | None = None, n: int = 96) -> np.ndarray:
     t = np.linspace(0.0, 2.0 * math.pi, n, endpoint=False)
     return np.stack([cx + rx * np.cos(t), cy + (rx if ry is None else ry) * np.sin(t)], axis=1)
 
@@ -108,12 +106,8 @@ _GEOMETRY: dict[str, Callable[[], list[Polygon]]] = {
     "arrow": lambda: [
         (_poly((-1, 0.22), (0.15, 0.22), (0.15, 0.6), (1, 0), (0.15, -0.6), (0.15, -0.22), (-1, -0.22)), True)
     ],
-    "chevron": lambda: [
-        (_poly((-1, 0.9), (-0.45, 0.9), (0.45, 0), (-0.45, -0.9), (-1, -0.9), (-0.1, 0)), True)
-    ],
-    "l_shape": lambda: [
-        (_poly((-0.7, 1), (-0.2, 1), (-0.2, -0.5), (0.7, -0.5), (0.7, -1), (-0.7, -1)), True)
-    ],
+    "chevron": lambda: [(_poly((-1, 0.9), (-0.45, 0.9), (0.45, 0), (-0.45, -0.9), (-1, -0.9), (-0.1, 0)), True)],
+    "l_shape": lambda: [(_poly((-0.7, 1), (-0.2, 1), (-0.2, -0.5), (0.7, -0.5), (0.7, -1), (-0.7, -1)), True)],
     "t_shape": lambda: [
         (
             _poly((-1, 1), (1, 1), (1, 0.5), (0.25, 0.5), (0.25, -1), (-0.25, -1), (-0.25, 0.5), (-1, 0.5)),
@@ -127,9 +121,7 @@ _GEOMETRY: dict[str, Callable[[], list[Polygon]]] = {
     ],
     "lightning": lambda: [
         (
-            _poly(
-                (-0.05, 1), (0.65, 1), (0.25, 0.25), (0.7, 0.25), (-0.45, -1), (-0.05, -0.1), (-0.55, -0.1)
-            ),
+            _poly((-0.05, 1), (0.65, 1), (0.25, 0.25), (0.7, 0.25), (-0.45, -1), (-0.05, -0.1), (-0.55, -0.1)),
             True,
         )
     ],
@@ -145,9 +137,7 @@ def _check_shape(shape: str) -> None:
         raise ValueError(f"unknown shape {shape!r}; known shapes: {', '.join(SHAPE_NAMES)}")
 
 
-def _draw_mask(
-    polygons: list[Polygon], size: int, to_pixels: Callable[[np.ndarray], np.ndarray]
-) -> Image.Image:
+def _draw_mask(polygons: list[Polygon], size: int, to_pixels: Callable[[np.ndarray], np.ndarray]) -> Image.Image:
     mask = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(mask)
     for vertices, fill in polygons:
@@ -163,9 +153,7 @@ def canonical_polygons(shape: str) -> tuple[Polygon, ...]:
     # Centroid of the filled area (holes and overlaps included) measured on a fine raster.
     n, extent = 512, 1.6
     scale = n / (2 * extent)
-    mask = np.asarray(
-        _draw_mask(polygons, n, lambda v: (v * [1, -1] + extent) * scale - 0.5), dtype=np.float64
-    )
+    mask = np.asarray(_draw_mask(polygons, n, lambda v: (v * [1, -1] + extent) * scale - 0.5), dtype=np.float64)
     ys, xs = np.mgrid[0:n, 0:n]
     total = mask.sum()
     centroid = np.array([(xs * mask).sum() / total, (ys * mask).sum() / total])
@@ -220,9 +208,7 @@ class ShapeParams:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ShapeParams:
         style = {k: tuple(v) if isinstance(v, list) else v for k, v in d["style"].items()}
-        return cls(
-            shape=d["shape"], pose=Pose(**d["pose"]), style=Style(**style), resolution=int(d["resolution"])
-        )
+        return cls(shape=d["shape"], pose=Pose(**d["pose"]), style=Style(**style), resolution=int(d["resolution"]))
 
 
 def _as_params(params: ShapeParams | Mapping[str, Any]) -> ShapeParams:

@@ -15,14 +15,12 @@ import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from deepi2i._io import StrPath
+from deepi2i._io import StrPath, map_with_progress
 from deepi2i.data.manifest import (
     DEFAULT_SEED,
     DEFAULT_TEST_FRACTION,
@@ -113,7 +111,7 @@ TARGET = ShapesDomain(
 DOMAINS: dict[str, ShapesDomain] = {d.name: d for d in (SOURCE, TARGET)}
 
 
-def resolve_classes(domain: ShapesDomain, classes: int | str | Sequence[str] | None) -> list[str]:
+def shape_classes(domain: ShapesDomain, classes: int | str | Sequence[str] | None) -> list[str]:
     """None: the domain's classes; N: the first N (then further shapes if N exceeds them); names: those."""
     if classes is None:
         return list(domain.classes)
@@ -170,7 +168,7 @@ def make_shapes(
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     if resolution < 8:
         raise ValueError(f"resolution must be at least 8 pixels, got {resolution}")
-    names = resolve_classes(domain, classes)
+    names = shape_classes(domain, classes)
     out = check_new_output_folder(out)
     tasks: list[tuple[str, ShapeParams]] = []
     records: list[dict[str, Any]] = []
@@ -181,14 +179,15 @@ def make_shapes(
             rel = f"{name}/{i:05d}.png"
             tasks.append((os.fspath(out / rel), params))
             records.append({"path": rel, "class_index": SHAPE_INDEX[name], **params.to_dict()})
-    bar = dict(total=len(tasks), desc=f"rendering {domain.name} shapes", unit="img", disable=not progress)
-    if workers <= 1:
-        for task in tqdm(tasks, **bar):
-            _render_one(task)
-    else:
-        with get_context("fork" if os.name == "posix" else "spawn").Pool(workers) as pool:
-            for _ in tqdm(pool.imap_unordered(_render_one, tasks, chunksize=64), **bar):
-                pass
+    map_with_progress(
+        _render_one,
+        tasks,
+        workers,
+        processes=True,
+        desc=f"rendering {domain.name} shapes",
+        unit="img",
+        disable=not progress,
+    )
     shapes_manifest = {
         "format": SHAPES_FORMAT,
         "version": 1,

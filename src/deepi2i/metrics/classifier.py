@@ -48,9 +48,7 @@ class ClassifierConfig:
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
-            raise ValueError(
-                f"unknown classifier backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}"
-            )
+            raise ValueError(f"unknown classifier backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}")
         if self.epochs < 1 or self.batch_size < 2 or self.lr <= 0:
             raise ValueError(
                 f"classifier needs epochs >= 1, batch_size >= 2 and lr > 0, got {self.epochs}, "

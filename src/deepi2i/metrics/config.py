@@ -57,9 +57,7 @@ class EvalConfig:
         }
         bad = [f"{k}={getattr(self, k)}" for k, ok in checks.items() if not ok]
         if bad:
-            raise ValueError(
-                f"invalid evaluation settings: {', '.join(bad)} (counts must be >= 2, sizes >= 1)"
-            )
+            raise ValueError(f"invalid evaluation settings: {', '.join(bad)} (counts must be >= 2, sizes >= 1)")
         if self.real_split not in ("train", "test"):
             raise ValueError(f"real_split must be 'train' or 'test', got {self.real_split!r}")
         check_truncation(self.truncation)

@@ -51,9 +51,7 @@ class LPIPSMetric(nn.Module):
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")  # torchvision's 'pretrained' deprecation, inside lpips
             self.lpips = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
-        self.lpips.net.load_state_dict(
-            _trunk_state(self.lpips.net, load_state_dict(path, f"LPIPS {net}"), path)
-        )
+        self.lpips.net.load_state_dict(_trunk_state(self.lpips.net, load_state_dict(path, f"LPIPS {net}"), path))
         self.lpips.eval().requires_grad_(False)
         heads = Path(lpips.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
         self.net = net

@@ -65,9 +65,7 @@ def available_extractors() -> list[str]:
 def create_extractor(name: str, **options: Any) -> FeatureExtractor:
     """Build a registered extractor (e.g. `create_extractor("inception", weights="pt_inception.pth")`)."""
     if name not in _REGISTRY:
-        raise ValueError(
-            f"unknown feature extractor {name!r}; available: {', '.join(available_extractors())}"
-        )
+        raise ValueError(f"unknown feature extractor {name!r}; available: {', '.join(available_extractors())}")
     return _REGISTRY[name](**options)
 
 

@@ -68,9 +68,7 @@ class RunningStats:
         return {"mu": self.mean, "sigma": self.cov}
 
 
-def frechet_distance(
-    a: RunningStats | dict[str, np.ndarray], b: RunningStats | dict[str, np.ndarray]
-) -> float:
+def frechet_distance(a: RunningStats | dict[str, np.ndarray], b: RunningStats | dict[str, np.ndarray]) -> float:
     """FID between two Gaussians ||μa-μb||² + tr(Σa + Σb - 2(ΣaΣb)^½) (torch-fidelity's TTUR code)."""
     from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_statistics_to_metric
 
@@ -108,9 +106,7 @@ def kernel_inception_distance(
         raise ValueError(f"KID needs at least 2 samples per set, got {len(fa)} and {len(fb)}")
     if subsets < 1:
         raise ValueError(f"KID needs at least 1 subset, got {subsets}")
-    out = kid_features_to_metric(
-        fa, fb, kid_subsets=subsets, kid_subset_size=size, rng_seed=seed, verbose=False
-    )
+    out = kid_features_to_metric(fa, fb, kid_subsets=subsets, kid_subset_size=size, rng_seed=seed, verbose=False)
     return KID(float(out[KEY_METRIC_KID_MEAN]), float(out[KEY_METRIC_KID_STD]), subsets, size)
 
 

@@ -28,11 +28,7 @@ class Uint8Split(Dataset[tuple[Tensor, int]]):
         return len(self.ds)
 
     def __getitem__(self, i: int) -> tuple[Tensor, int]:
-        x = (
-            self.ds.cached[i]
-            if self.ds.cached is not None
-            else load_image_uint8(self.ds.paths[i], self.ds.resolution)
-        )
+        x = self.ds.cached[i] if self.ds.cached is not None else load_image_uint8(self.ds.paths[i], self.ds.resolution)
         return x, self.ds.targets[i]
 
 
@@ -56,9 +52,7 @@ def check_classes(n_model: int, model_names: Sequence[str] | None, names: list[s
         return ["the model has no class names; its class order is assumed to be the dataset's"]
     if list(model_names) != names:
         diffs = [
-            f"{i}: model {a!r} vs data {b!r}"
-            for i, (a, b) in enumerate(zip(model_names, names, strict=True))
-            if a != b
+            f"{i}: model {a!r} vs data {b!r}" for i, (a, b) in enumerate(zip(model_names, names, strict=True)) if a != b
         ]
         raise ValueError(f"the model's classes differ from the data's ({'; '.join(diffs[:3])})")
     return []

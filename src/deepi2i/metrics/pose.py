@@ -80,9 +80,7 @@ class PoseScores:
     empty: bool
 
 
-def pose_scores(
-    translation: np.ndarray, params: ShapeParams | Mapping[str, Any], target_shape: str
-) -> PoseScores:
+def pose_scores(translation: np.ndarray, params: ShapeParams | Mapping[str, Any], target_shape: str) -> PoseScores:
     """Score a translation (uint8 [R, R, 3]) of the image with `params` into class `target_shape`."""
     p = params if isinstance(params, ShapeParams) else ShapeParams.from_dict(params)
     r = translation.shape[0]

@@ -143,9 +143,7 @@ def resolve_metrics(metrics: Sequence[str] | str | None, data_root: StrPath) -> 
     known = available_metrics()
     if metrics is None or metrics == "all":
         return [m for m in known if _METRICS[m].unavailable(data_root) is None]
-    names = [
-        m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()
-    ]
+    names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
     unknown = sorted(set(names) - set(known))
     if unknown or not names:
         raise ValueError(f"unknown metric(s) {', '.join(unknown) or '(none given)'}; choose from {','.join(known)}")

@@ -102,14 +102,9 @@ def _columns(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def summary_table(reports: Sequence[dict[str, Any]], labels: Sequence[str] | None = None) -> list[str]:
     """The Table-1 block: one row per report, columns for every metric any of them has."""
-    labels = (
-        list(labels) if labels is not None else [r.get("name", f"model {i}") for i, r in enumerate(reports)]
-    )
+    labels = list(labels) if labels is not None else [r.get("name", f"model {i}") for i, r in enumerate(reports)]
     cols = _columns([r["summary"] for r in reports])
-    rows = [
-        [label] + [fmt(r["summary"].get(k)) for k, _ in cols]
-        for label, r in zip(labels, reports, strict=True)
-    ]
+    rows = [[label] + [fmt(r["summary"].get(k)) for k, _ in cols] for label, r in zip(labels, reports, strict=True)]
     return _table(["Method"] + [h for _, h in cols], rows)
 
 

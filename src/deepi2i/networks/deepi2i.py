@@ -55,9 +55,7 @@ def latent(dim: int, seed: int, input_index: int, sample: int, truncation: float
     return sample_z(1, dim, truncation, gen)[0]
 
 
-def z_for_outputs(
-    dim: int, seed: int, outputs: Sequence[tuple[int, int]], truncation: float | None = None
-) -> Tensor:
+def z_for_outputs(dim: int, seed: int, outputs: Sequence[tuple[int, int]], truncation: float | None = None) -> Tensor:
     """z [len(outputs), dim] on the CPU for (input index, sample) pairs: one batch's latents."""
     return torch.stack([latent(dim, seed, i, k, truncation) for i, k in outputs])
 

@@ -63,8 +63,15 @@ class SpectralNorm:
         cacheable = _FAST and not self.training and not (torch.is_grad_enabled() and self.weight.requires_grad)
         if not cacheable:
             return self._sn_weight()
-        key = (self.weight._version, self.u0._version, self.weight.data_ptr(), self.u0.data_ptr(),
-               self.weight.device, self.weight.dtype, torch.is_inference_mode_enabled())
+        key = (
+            self.weight._version,
+            self.u0._version,
+            self.weight.data_ptr(),
+            self.u0.data_ptr(),
+            self.weight.device,
+            self.weight.dtype,
+            torch.is_inference_mode_enabled(),
+        )
         cached = self.__dict__.get("_sn_cache")
         if cached is None or cached[0] != key:
             with torch.no_grad():

@@ -1,9 +1,9 @@
 """Training: source-GAN pretraining and two-phase DeepI2I transfer, in one loop with exact resume.
 
-    from deepi2i.config import train_preset
-    from deepi2i.training import pretrain, train
-    src = pretrain("shapes/source", "runs/src", train_preset("shapes64", "pretrain", n_classes=8)).export
-    train("shapes/target", "runs/i2i", train_preset("shapes64", n_classes=8), source=src)
+from deepi2i.config import train_preset
+from deepi2i.training import pretrain, train
+src = pretrain("shapes/source", "runs/src", train_preset("shapes64", "pretrain", n_classes=8)).export
+train("shapes/target", "runs/i2i", train_preset("shapes64", n_classes=8), source=src)
 """
 
 from deepi2i.config import PhaseConfig, TrainConfig, train_preset

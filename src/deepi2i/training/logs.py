@@ -64,7 +64,9 @@ class RunLog:
             except ImportError:
                 log.info("tensorboard is not installed; scalars go to %s only", self.jsonl)
             else:
-                self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start_step + 1 if start_step else None)
+                self.writer = SummaryWriter(
+                    str(run_dir / "tensorboard"), purge_step=start_step + 1 if start_step else None
+                )
         self.bar = tqdm(
             total=total_steps * batch_size,
             initial=start_step * batch_size,

@@ -49,8 +49,15 @@ from deepi2i.version import __version__
 
 RUN_FORMAT = "deepi2i-run"
 # Settings a rerun may change without changing the numbers (the last phase may also be lengthened).
-RESUMABLE_FIELDS = ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "workers",
-                    "n_sample_inputs", "n_sample_classes")
+RESUMABLE_FIELDS = (
+    "log_every",
+    "sample_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "workers",
+    "n_sample_inputs",
+    "n_sample_classes",
+)
 _SAMPLE_STREAM = 2
 
 
@@ -252,8 +259,10 @@ def _enter_phase(phase: ScheduledPhase, nets: TrainingNetworks, info: DistInfo, 
             nets.ddp[name] = wrapped
     runlog.set_phase(phase.name)
     frozen = sorted(set(nets.raw) - set(phase.train))
-    runlog.message(f"phase {phase.index + 1}/{n_phases} {phase.name!r}: steps {phase.start}-{phase.end}, "
-                   f"training {list(phase.train)}, frozen {frozen}")
+    runlog.message(
+        f"phase {phase.index + 1}/{n_phases} {phase.name!r}: steps {phase.start}-{phase.end}, "
+        f"training {list(phase.train)}, frozen {frozen}"
+    )
 
 
 # ---- samples and export (rank 0) ---------------------------------------------------------------
@@ -317,7 +326,9 @@ def fit(
     """
     info = current(device)
     with run_lock(Path(run_dir), enabled=info.is_main):
-        return _fit(task, dataset, Path(run_dir), info, sample_dataset, progress, stop_at_step, run_info, allow_new_data)
+        return _fit(
+            task, dataset, Path(run_dir), info, sample_dataset, progress, stop_at_step, run_info, allow_new_data
+        )
 
 
 def _fit(
@@ -337,7 +348,8 @@ def _fit(
     b_global = config.batch_size
     if b_global % (info.world * config.accumulation):
         raise ValueError(
-            f"batch size {b_global} does not split into {info.world} processes x {config.accumulation} accumulation steps"
+            f"batch size {b_global} does not split into {info.world} processes x "
+            f"{config.accumulation} accumulation steps"
         )
     b_local = b_global // info.world
     mine = slice(info.rank * b_local, (info.rank + 1) * b_local)  # this replica's part of the global batch
@@ -360,8 +372,14 @@ def _fit(
     ema = EMA(nets["generator"], config.ema_decay) if config.ema_decay is not None else None
     rng = torch.Generator().manual_seed(config.seed)  # z and classes; data order has its own streams
     checkpoint = TrainingCheckpoint(
-        run_dir, networks=nets.raw, optimizers=optimizers, scalers=scalers, ema=ema, rng=rng,
-        batch_size=b_global, keep=config.keep_checkpoints,
+        run_dir,
+        networks=nets.raw,
+        optimizers=optimizers,
+        scalers=scalers,
+        ema=ema,
+        rng=rng,
+        batch_size=b_global,
+        keep=config.keep_checkpoints,
     )
 
     # ---- resume or start
@@ -369,7 +387,9 @@ def _fit(
     if (resumed := checkpoint.latest()) is not None:
         last_ckpt, state = resumed
         _check_same_run(state["config"], config, run_dir)
-        data_note = check_same_data(run_dir, run_info or {}, int(state["step"]), allow_new_data) if info.is_main else None
+        data_note = (
+            check_same_data(run_dir, run_info or {}, int(state["step"]), allow_new_data) if info.is_main else None
+        )
         start = checkpoint.load(state, last_ckpt)
     elif info.is_main:
         _write_run_config(run_dir, config, run_info)
@@ -385,8 +405,14 @@ def _fit(
         if task.uses_source_images
         else None
     )
-    fixed = _fixed_inputs(task, sample_dataset if sample_dataset is not None else dataset, info.device) if info.is_main else None
-    runlog = RunLog(run_dir, enabled=info.is_main, total_steps=total, start_step=start, batch_size=b_global, progress=progress)
+    fixed = (
+        _fixed_inputs(task, sample_dataset if sample_dataset is not None else dataset, info.device)
+        if info.is_main
+        else None
+    )
+    runlog = RunLog(
+        run_dir, enabled=info.is_main, total_steps=total, start_step=start, batch_size=b_global, progress=progress
+    )
     if data_note:
         runlog.message(data_note)
 

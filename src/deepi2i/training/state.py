@@ -175,8 +175,13 @@ def capture_rng(loop: torch.Generator) -> dict[str, Any]:
     state: dict[str, Any] = {
         "loop": loop.get_state(),
         "torch": torch.get_rng_state(),
-        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
         "python": random.getstate(),
     }
     if torch.cuda.is_available():

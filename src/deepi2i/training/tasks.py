@@ -54,7 +54,9 @@ class PretrainTask(Task):
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
         m = config.model
-        self.model = BigGAN(BigGANConfig(generator=m.generator, discriminator=m.discriminator, class_names=m.class_names))
+        self.model = BigGAN(
+            BigGANConfig(generator=m.generator, discriminator=m.discriminator, class_names=m.class_names)
+        )
         self.networks = {"generator": self.model.generator, "discriminator": self.model.discriminator}
         self.objective = PretrainObjective(config.adv_loss)
 
@@ -68,7 +70,9 @@ class PretrainTask(Task):
         return fake.view(n, k, *fake.shape[1:]), [self.class_label(int(c)) for c in fixed.classes]
 
     def export(self, directory: Path, generator: nn.Module) -> Path:
-        return save_export(directory, self.model.config, {"generator": generator, "discriminator": self.model.discriminator})
+        return save_export(
+            directory, self.model.config, {"generator": generator, "discriminator": self.model.discriminator}
+        )
 
 
 class TranslationTask(Task):

@@ -51,7 +51,9 @@ def parse_class_map(
         try:
             rows = tuple(int(v) for v in spec.split(","))
         except ValueError:
-            raise ValueError(f"bad class map {spec!r}: use identity, offset:N, names, or comma-separated rows") from None
+            raise ValueError(
+                f"bad class map {spec!r}: use identity, offset:N, names, or comma-separated rows"
+            ) from None
         if len(rows) != n:
             raise ValueError(f"class map lists {len(rows)} rows for {n} target classes")
     bad = [r for r in rows if not 0 <= r < n_source]
