@@ -208,9 +208,14 @@ def reason_counts(skipped: Iterable[Mapping[str, str]]) -> Counter[str]:
     return Counter(s["reason"].split(" (")[0].split(":")[0] for s in skipped)
 
 
+def reason_summary(skipped: Iterable[Mapping[str, str]]) -> str:
+    """'3 not an image, 1 broken link': how many files were skipped for each reason, commonest first."""
+    return ", ".join(f"{n} {r}" for r, n in reason_counts(skipped).most_common())
+
+
 def _summarise_skips(skipped: list[dict[str, str]], root: Path, total: int) -> str:
     listed = ", ".join(s["path"] for s in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
-    why = ", ".join(f"{n} {r}" for r, n in reason_counts(skipped).most_common())
+    why = reason_summary(skipped)
     return f"{root}: skipped {len(skipped)} of {total} files ({why}): {listed}"
 
 
@@ -515,7 +520,7 @@ def manifest_summary(manifest: Mapping[str, Any]) -> str:
     ]
     skipped = manifest["skipped"]
     if skipped:
-        why = ", ".join(f"{n} {r}" for r, n in reason_counts(skipped).most_common())
+        why = reason_summary(skipped)
         lines.append(f"skipped {len(skipped)} files: {why}")
         lines += [f"  {s['path']}: {s['reason']}" for s in skipped[:10]]
         if len(skipped) > 10:

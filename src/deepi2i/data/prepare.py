@@ -24,7 +24,7 @@ from deepi2i.data.manifest import (
     build_manifest,
     check_new_output_folder,
     manifest_summary,
-    reason_counts,
+    reason_summary,
     save_manifest,
 )
 
@@ -67,7 +67,7 @@ class PrepareReport:
             manifest_summary(self.manifest),
         ]
         skipped = self.skipped_inputs
-        why = ", ".join(f"{n} {reason}" for reason, n in reason_counts(skipped).most_common())
+        why = reason_summary(skipped)
         lines.append(f"skipped {len(skipped)} input entries" + (f": {why}" if skipped else ""))
         lines += [f"  {s['path']}: {s['reason']}" for s in skipped[:10]]
         if len(skipped) > 10:
@@ -155,7 +155,7 @@ def _finish(
     if len(failed) == len(jobs):
         if not any(out.iterdir()):
             out.rmdir()
-        why = ", ".join(f"{n} {r}" for r, n in reason_counts(skipped).most_common()) or "no entries in the input lists"
+        why = reason_summary(skipped) or "no entries in the input lists"
         example = f" (e.g. {skipped[0]['path']}: {skipped[0]['reason']})" if skipped else ""
         raise ValueError(f"no {dataset} images were prepared: {why}{example}; {hint}")
     meta = {
