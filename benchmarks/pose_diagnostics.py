@@ -27,10 +27,10 @@ from pathlib import Path
 import torch
 
 from deepi2i import losses
-from deepi2i.config import TrainConfig, transfer_phases
 from deepi2i.data.folder import ClassFolderDataset
 from deepi2i.networks.deepi2i import DeepI2I, sample_z
 from deepi2i.pretrained import resolve_model
+from deepi2i.training.config import TrainConfig, transfer_phases
 
 
 def rms(t: torch.Tensor) -> float:

@@ -120,8 +120,9 @@ def _fit_steps(config, source, data, device: torch.device, steps: int) -> list[f
 def _train_setup(preset: str, a: argparse.Namespace, steps: int):
     from torch.utils.data import TensorDataset
 
-    from deepi2i.config import BigGANConfig, PhaseConfig, train_preset
+    from deepi2i.config import BigGANConfig
     from deepi2i.networks.biggan import BigGAN
+    from deepi2i.training.config import PhaseConfig, train_preset
 
     config = train_preset(preset, "translate", n_classes=10)
     m = config.model

@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import TensorDataset
 
-from deepi2i.config import BigGANConfig, PhaseConfig, train_preset
+from deepi2i.config import BigGANConfig
 from deepi2i.networks.biggan import BigGAN
 from deepi2i.training import TranslationTask, fit
+from deepi2i.training.config import PhaseConfig, train_preset
 
 
 def step_flops(config, source: BigGAN, data: TensorDataset, device: str) -> int:

@@ -8,16 +8,8 @@ from pathlib import Path
 import pytest
 
 from deepi2i.checkpoint import read_export_config
-from deepi2i.config import (
-    PRESETS,
-    BigGANConfig,
-    DeepI2IConfig,
-    DiscriminatorConfig,
-    GeneratorConfig,
-    PhaseConfig,
-    TrainConfig,
-    train_preset,
-)
+from deepi2i.config import BigGANConfig, DeepI2IConfig, DiscriminatorConfig, GeneratorConfig
+from deepi2i.training.config import PRESETS, PhaseConfig, TrainConfig, train_preset
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "deepi2i" / "weights"
 DATA = Path(__file__).parent / "data" / "configs"

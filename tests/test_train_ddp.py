@@ -21,8 +21,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from deepi2i.config import TrainConfig
 from deepi2i.training import PretrainTask, fit
+from deepi2i.training.config import TrainConfig
 from deepi2i.training.state import list_checkpoints, load_checkpoint
 
 from .test_train_loop import tiny_config, tiny_dataset, translation_task

@@ -10,9 +10,10 @@ import pytest
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from deepi2i.config import BigGANConfig, PhaseConfig, TrainConfig, train_preset
+from deepi2i.config import BigGANConfig
 from deepi2i.networks.biggan import BigGAN
 from deepi2i.training import NonFiniteLossError, PretrainTask, TranslationTask, fit, pretrain, train
+from deepi2i.training.config import PhaseConfig, TrainConfig, train_preset
 from deepi2i.training.state import list_checkpoints, load_checkpoint
 
 N_CLASSES = 3

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepi2i import losses
-from deepi2i.config import PhaseConfig, TrainConfig, tiny, train_preset
+from deepi2i.config import tiny
 from deepi2i.networks.biggan import BigGAN
 from deepi2i.networks.layers import BatchNorm, ConditionalBatchNorm
 from deepi2i.training import (
@@ -26,6 +26,7 @@ from deepi2i.training import (
     parse_class_map,
     resolve_transfer_config,
 )
+from deepi2i.training.config import PhaseConfig, TrainConfig, train_preset
 from deepi2i.training.distributed import convert_cross_replica_bn
 from deepi2i.training.regularizers import add_ortho_grad_
 from deepi2i.training.stream import IndexStream, StepBatches

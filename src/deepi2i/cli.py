@@ -822,7 +822,7 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
 
 
 def _add_training_commands(sub: argparse._SubParsersAction) -> None:
-    from deepi2i.config import ADV_LOSSES, AMP_MODES, PRESETS, REC_DISTANCES, TRANSFERABLE, TrainConfig
+    from deepi2i.training.config import ADV_LOSSES, AMP_MODES, PRESETS, REC_DISTANCES, TRANSFERABLE, TrainConfig
 
     def tc(name: str) -> Any:  # the TrainConfig default a preset keeps unless it sets the field itself
         return default_of(TrainConfig, name)

@@ -1,13 +1,12 @@
 """Training: source-GAN pretraining and two-phase DeepI2I transfer, in one loop with exact resume.
 
-from deepi2i.config import train_preset
-from deepi2i.training import pretrain, train
+from deepi2i.training import pretrain, train, train_preset
 src = pretrain("shapes/source", "runs/src", train_preset("shapes64", "pretrain", n_classes=8)).export
 train("shapes/target", "runs/i2i", train_preset("shapes64", n_classes=8), source=src)
 """
 
-from deepi2i.config import PhaseConfig, TrainConfig, train_preset
 from deepi2i.training.api import open_dataset, preset_config, pretrain, train
+from deepi2i.training.config import PhaseConfig, TrainConfig, train_preset
 from deepi2i.training.ema import EMA
 from deepi2i.training.loop import NonFiniteLossError, RunResult, fit
 from deepi2i.training.objectives import Batch, PretrainObjective, TrainingNetworks, TranslationObjective

@@ -15,12 +15,12 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from deepi2i.config import TrainConfig, train_preset
 from deepi2i.convert import load_biggan
 from deepi2i.data.folder import ClassFolderDataset
 from deepi2i.data.manifest import MANIFEST_NAME, load_or_create_manifest, read_manifest
 from deepi2i.networks.biggan import BigGAN
 from deepi2i.pretrained import resolve_model
+from deepi2i.training.config import TrainConfig, train_preset
 from deepi2i.training.distributed import barrier, current, distributed_session
 from deepi2i.training.loop import RunResult, fit
 from deepi2i.training.runfolder import claim_run_folder

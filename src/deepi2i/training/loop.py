@@ -26,8 +26,8 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from deepi2i._io import atomic_write_bytes
-from deepi2i.config import TrainConfig
 from deepi2i.networks.deepi2i import sample_z
+from deepi2i.training.config import TrainConfig
 from deepi2i.training.distributed import (
     DistInfo,
     all_reduce_mean,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deepi2i.config import PhaseConfig
+from deepi2i.training.config import PhaseConfig
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from torch import nn
 
 from deepi2i._io import atomic_write
 from deepi2i.checkpoint import load_state_strict, safe_torch_load
-from deepi2i.config import TrainConfig
+from deepi2i.training.config import TrainConfig
 from deepi2i.training.ema import EMA
 
 log = logging.getLogger(__name__)

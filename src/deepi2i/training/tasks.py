@@ -13,9 +13,10 @@ import torch
 from torch import Tensor, nn
 
 from deepi2i.checkpoint import save_export
-from deepi2i.config import BigGANConfig, TrainConfig
+from deepi2i.config import BigGANConfig
 from deepi2i.networks.biggan import BigGAN
 from deepi2i.networks.deepi2i import DeepI2I, run_deepi2i
+from deepi2i.training.config import TrainConfig
 from deepi2i.training.objectives import Objective, PretrainObjective, TrainingNetworks, TranslationObjective
 from deepi2i.training.transfer import transfer_weights
 

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from deepi2i.checkpoint import load_state_strict
-from deepi2i.config import TrainConfig
 from deepi2i.convert import HEAD_KEYS
 from deepi2i.networks import DeepI2I
 from deepi2i.networks.biggan import BigGAN
+from deepi2i.training.config import TrainConfig
 
 
 def parse_class_map(
