@@ -139,3 +139,21 @@ def test_cli_plot_curves(run_log: Path, tmp_path: Path, capsys):
     assert Image.open(out).size == (500, 300)
     assert main(["plot-curves", str(run_log), "--keys", "mFID", "--size", "big"]) == 2
     assert "--size must look like 800x500" in capsys.readouterr().err
+
+
+def test_figures_and_gifs_replace_a_planted_symlink_instead_of_writing_through_it(tmp_path):
+    """A link planted at an output path must not redirect the write onto another file."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    frames = torch.rand(3, 3, 8, 8) * 2 - 1
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(json.dumps({"kimg": k, "G/loss": 1.0 / (k + 1)}) for k in range(3)) + "\n")
+    for name, write in (
+        ("strip.gif", lambda p: save_gif(frames, p)),
+        ("curves.png", lambda p: plot_curves(log, ["G/loss"], p)),
+    ):
+        planted = tmp_path / name
+        planted.symlink_to(victim)
+        write(planted)
+        assert not planted.is_symlink() and planted.stat().st_size > 0
+        assert victim.read_text() == "keep me"

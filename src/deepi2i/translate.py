@@ -30,7 +30,7 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 from tqdm.auto import tqdm
 
-from deepi2i._io import StrPath, atomic_write_bytes, check_output_folder
+from deepi2i._io import StrPath, atomic_write, atomic_write_bytes, check_output_folder
 from deepi2i.data.images import load_image_uint8, resize_center_crop, to_model_range, to_rgb
 from deepi2i.data.manifest import walk_tree
 from deepi2i.device import resolve_device
@@ -524,8 +524,8 @@ def interpolate_file(
     frames = translator.interpolate(image, start, end, steps, seed, truncation)
     x = translator.preprocess(image)[0]
     names = [translator.class_names[translator._one_class(c, w)] for c, w in ((start, "start"), (end, "end"))]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    interpolation_strip(x, frames, interpolation_labels(names[0], names[1], steps)).save(out)
+    strip = interpolation_strip(x, frames, interpolation_labels(names[0], names[1], steps))
+    atomic_write(out, lambda f: strip.save(f, format="PNG"))  # never half-written, never through a symlink
     gif_path = save_gif(frames, out.with_suffix(".gif"), gif_ms) if gif else None
     return out, gif_path
 

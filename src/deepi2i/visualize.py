@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
-from deepi2i._io import StrPath
+from deepi2i._io import StrPath, atomic_write
 from deepi2i.data.images import to_uint8  # re-exported: callers import it from here too
 
 TEXT_MARGIN = 3  # pixels above and below a header label
@@ -141,7 +141,12 @@ def save_gif(frames: Tensor, path: StrPath, duration_ms: int = 120, boomerang: b
     if boomerang and len(images) > 2:
         images = images + images[-2:0:-1]
     path = Path(path)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    atomic_write(
+        path,
+        lambda f: images[0].save(
+            f, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
+        ),
+    )
     return path
 
 
@@ -214,7 +219,8 @@ def tsne_plot(
     if title:
         fig.suptitle(title, y=0.99, fontsize=12)
     path = Path(path)
-    fig.savefig(path, dpi=dpi, facecolor="white")
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi, facecolor="white"))
     return path
 
 
@@ -316,7 +322,8 @@ def plot_curves(
             ax.legend()
     axes[-1].set_xlabel("kimg")
     path = Path(path)
-    fig.savefig(path, dpi=dpi, facecolor="white")
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi, facecolor="white"))
     return path
 
 
