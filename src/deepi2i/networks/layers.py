@@ -5,7 +5,8 @@ Spectral norm is BigGAN's own (not torch.nn.utils.spectral_norm): buffers `u0` [
 `u0`/`sv0` back. Parameter and buffer names equal BigGAN-PyTorch's state_dict keys.
 
 The fast path (on by default; `set_fast_path(False)` or DEEPI2I_EAGER=1 for the plain one) changes
-the order of work, never the maths: an eval-mode layer whose weight takes no gradient reuses
+the order of work, never the maths: self-attention goes through `scaled_dot_product_attention`
+when training or on CUDA (no [HW, HW/4] map in memory); an eval-mode layer whose weight takes no gradient reuses
 W / sigma until the weight or u0 changes (the power iteration is deterministic there), and a
 GBlock's 1x1 shortcut convolves before the nearest upsampling, not after (the two commute: 4x fewer
 shortcut FLOPs and half the upsampled channels). tests/test_fast_path.py checks both paths agree.
@@ -194,8 +195,16 @@ class SelfAttention(nn.Module):
         theta = self.theta(x).view(b, self.ch // 8, h * w)  # queries [B, C/8, HW]
         phi = F.max_pool2d(self.phi(x), 2).view(b, self.ch // 8, h * w // 4)  # keys [B, C/8, HW/4]
         g = F.max_pool2d(self.g(x), 2).view(b, self.ch // 2, h * w // 4)  # values [B, C/2, HW/4]
-        beta = F.softmax(theta.transpose(1, 2) @ phi, dim=-1)  # [B, HW, HW/4]
-        o = self.o((g @ beta.transpose(1, 2)).view(b, self.ch // 2, h, w))
+        if _FAST and (x.is_cuda or torch.is_grad_enabled()):
+            # the same softmax(θᵀφ) (BigGAN does not scale by 1/sqrt(d)) without materialising the
+            # [HW, HW/4] map: 20-25% faster forward + backward on CPU at 64 px; forward-only it is
+            # slower on CPU, so inference keeps the explicit map there
+            q, k, v = theta.transpose(1, 2), phi.transpose(1, 2), g.transpose(1, 2)
+            attended = F.scaled_dot_product_attention(q, k, v, scale=1.0).transpose(1, 2)  # [B, C/2, HW]
+        else:
+            beta = F.softmax(theta.transpose(1, 2) @ phi, dim=-1)  # [B, HW, HW/4]
+            attended = g @ beta.transpose(1, 2)  # [B, C/2, HW]
+        o = self.o(attended.reshape(b, self.ch // 2, h, w))
         return x + self.gamma * o
 
 
