@@ -364,8 +364,33 @@ COLUMNS = (
 )
 
 
-def load(path: Path) -> dict | None:
-    return json.loads(path.read_text())["summary"] if path.is_file() else None
+# Every evaluated run's report is also kept in the repository (docs/results/shapes-runs/NAME.json), so the
+# tables can be rebuilt after WORK is gone: a work folder lives on one machine, the measurements should not.
+RECORDS = Path(__file__).resolve().parents[1] / "docs" / "results" / "shapes-runs"
+
+
+def keep_records(p: Plan) -> None:
+    """Copy WORK's reports (report.json per run, extra.json) into RECORDS; quick runs are never kept."""
+    if p.quick:
+        return
+    RECORDS.mkdir(parents=True, exist_ok=True)
+    for report in sorted((p.work / "reports").glob("*/report.json")):
+        shutil.copy(report, RECORDS / f"{report.parent.name}.json")
+    rows = read_json(RECORDS / "extra.json") | read_json(p.work / "reports" / "extra.json")
+    if rows:
+        (RECORDS / "extra.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def load(p: Plan, name: str) -> dict | None:
+    """The summary of run NAME's report: from WORK, else from RECORDS (unless --quick), else None."""
+    for path in [p.work / "reports" / name / "report.json", *([] if p.quick else [RECORDS / f"{name}.json"])]:
+        if path.is_file():
+            return json.loads(path.read_text())["summary"]
+    return None
 
 
 def cell(values: list[float]) -> str:
@@ -380,7 +405,7 @@ def cell(values: list[float]) -> str:
 
 
 def stage_report(p: Plan) -> Path:
-    reports = p.work / "reports"
+    keep_records(p)
     lines = [
         "| Method | claim | seeds | " + " | ".join(h for _, h in COLUMNS) + " |",
         "|---|---|---|" + "---:|" * len(COLUMNS),
@@ -390,25 +415,25 @@ def stage_report(p: Plan) -> Path:
         ("ideal translation (re-rendered)", "baseline-ideal"),
         ("untrained (transfer init, adaptors random)", "untrained"),
     ]:
-        s = load(reports / name / "report.json")
+        s = load(p, name)
         if s:
             lines.append(f"| {label} | baseline | – | " + " | ".join(cell([s.get(k)]) for k, _ in COLUMNS) + " |")
     for v in p.variants():
-        found = [s for seed in p.seeds if (s := load(reports / f"{v.slug}-s{seed}" / "report.json"))]
+        found = [s for seed in p.seeds if (s := load(p, f"{v.slug}-s{seed}"))]
         if found:
             lines.append(
                 f"| {v.name} | {v.claim} | {len(found)} | "
                 + " | ".join(cell([s.get(k) for s in found]) for k, _ in COLUMNS)
                 + " |"
             )
-    extra = reports / "extra.json"
-    if extra.is_file():
+    extra = read_json(p.work / "reports" / "extra.json" if p.quick else RECORDS / "extra.json")  # kept: merged
+    if extra:
         lines += [
             "",
             "| model | unseen inputs: class acc % | IoU | centre err px | z distance | input distance |",
             "|---|---:|---:|---:|---:|---:|",
         ]
-        for name, r in json.loads(extra.read_text()).items():
+        for name, r in extra.items():
             u = r["unseen"]
             lines.append(
                 f"| {name} | {u['class_accuracy']:.1f} | {u['iou']:.3f} | {u['center_error_px']:.2f} | "

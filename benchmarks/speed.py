@@ -22,7 +22,7 @@ with the machine, the command and the table to docs/benchmarks.md (unless --no-a
   train128 configuration and its encoder -> adaptors -> generator loop over 149 classes in
   batches of 8, interleaved round by round with ours, and the ratios of the same run.
 
-On a GPU: `--device cuda --train-ch 96 --train-batch 32 [--amp bf16] [--channels-last]` gives the
+On a GPU: `--device cuda --train-ch 96 --train-batch 32 [--amp bf16] [--channels-last] [--compile]` gives the
 paper-size training figures (TF32 is on in the CUDA workers).
 
 Speeds are GFLOP/s of the work torch's FlopCounterMode counts; "of peak" divides by the faster
@@ -48,6 +48,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
+from deepi2i.device import use_tf32
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,6 +148,7 @@ def _train_setup(preset: str, a: argparse.Namespace, steps: int):
         n_sample_classes=2,
         amp=a.amp,
         channels_last=a.channels_last,
+        compile=a.compile,
     )
     torch.manual_seed(0)
     source = BigGAN(BigGANConfig(generator=g, discriminator=d)).eval()
@@ -382,6 +385,7 @@ def child(name: str, a: argparse.Namespace) -> dict:
     cmd += ["--official", a.official] if a.official else []
     cmd += ["--quick"] if a.quick else []
     cmd += ["--channels-last"] if a.channels_last else []
+    cmd += ["--compile"] if a.compile else []
     env = {**os.environ, "OMP_NUM_THREADS": str(a.threads)}
     print(f"  {time.strftime('%H:%M:%S')} {name} ...", flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -504,6 +508,7 @@ def main() -> None:
     ap.add_argument("--eval-per-class", type=int, default=100)
     ap.add_argument("--amp", default="none", choices=("none", "bf16", "fp16"))
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the networks in the training rows")
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
     ap.add_argument("--quick", action="store_true", help="smoke run: short everything (numbers mean nothing)")
     ap.add_argument("--no-append", action="store_true", help="print only; do not append to docs/benchmarks.md")
@@ -512,8 +517,7 @@ def main() -> None:
     if a.worker:
         torch.set_num_threads(a.threads)
         device = torch.device(a.device)
-        if device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        use_tf32(device)  # CUDA only
         print(json.dumps(WORKERS[a.worker](a, device)))
         return
     only = a.only.split(",")

@@ -120,6 +120,9 @@ class _CheckingObjective:
     def _d_requires_grad(self, nets) -> bool:
         return any(p.requires_grad for p in nets["discriminator"].parameters())
 
+    def prepare(self, nets, b, frozen):
+        return self.inner.prepare(nets, b, frozen)
+
     def d_loss(self, nets, b):
         self.d_grad_in_d_step.append(self._d_requires_grad(nets))
         return self.inner.d_loss(nets, b)
@@ -138,6 +141,41 @@ def test_generator_side_losses_never_update_the_discriminator(tmp_path: Path) ->
     fit(task, tiny_dataset(), tmp_path, progress=False)
     assert checking.d_grad_in_d_step == [True] * 4
     assert checking.d_grad_in_g_step == [False] * 4
+
+
+class _NoSharing:
+    """The objective with the frozen encoder's pyramid recomputed in each step (the plain path)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def prepare(self, nets, b, frozen):
+        return b
+
+    def d_loss(self, nets, b):
+        return self.inner.d_loss(nets, b)
+
+    def g_loss(self, nets, b):
+        return self.inner.g_loss(nets, b)
+
+
+@pytest.mark.parametrize("accumulation", [1, 2])
+def test_a_frozen_encoder_runs_once_per_step_with_the_same_result(tmp_path: Path, accumulation: int) -> None:
+    """The D and G steps share a frozen encoder's pyramid: bit-identical training, one encoder pass fewer
+    per micro-batch and step."""
+    config = tiny_config(accumulation=accumulation, sample_every=1_000)
+    states, passes = {}, {}
+    for share in (True, False):
+        task = translation_task(config)
+        if not share:
+            task.objective = _NoSharing(task.objective)  # type: ignore[assignment]
+        calls: list[int] = []
+        task.networks["encoder"].register_forward_hook(lambda *_, calls=calls: calls.append(1))
+        result = fit(task, tiny_dataset(), tmp_path / str(share), progress=False)
+        states[share], passes[share] = snapshot(task.networks), len(calls)
+    for name in states[True]:
+        assert same_state(states[True][name], states[False][name]), name
+    assert passes[False] - passes[True] == result.step * accumulation
 
 
 def test_a_phase_is_data(tmp_path: Path) -> None:
@@ -200,6 +238,16 @@ def test_resume_refuses_a_different_configuration(tmp_path: Path) -> None:
     other = tiny_config(lambda_rec=5.0)
     with pytest.raises(ValueError, match="different configuration.*lambda_rec"):
         fit(translation_task(other), tiny_dataset(), tmp_path, progress=False)
+
+
+def test_a_run_written_before_a_config_field_existed_resumes(tmp_path: Path) -> None:
+    """An older version's checkpoint lacks newer TrainConfig fields: they read as their defaults."""
+    fit(translation_task(tiny_config()), tiny_dataset(), tmp_path, progress=False, stop_at_step=2)
+    path = list_checkpoints(tmp_path)[-1][1]
+    state = torch.load(path, weights_only=True)
+    del state["config"]["compile"], state["config"]["tf32"]
+    torch.save(state, path)
+    assert fit(translation_task(tiny_config()), tiny_dataset(), tmp_path, progress=False).complete
 
 
 def test_rerunning_a_finished_run_only_keeps_its_export(tmp_path: Path) -> None:

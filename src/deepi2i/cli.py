@@ -872,6 +872,10 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
             help=f"autocast precision (GPU; bf16 also on CPU; default {tc('amp')})",
         )
         p.add_argument("--channels-last", action="store_true", help="channels-last input images (GPU speed)")
+        p.add_argument("--tf32", action="store_true", help="CUDA: TF32 for float32 matmuls and convolutions")
+        p.add_argument(
+            "--compile", action="store_true", help="torch.compile the networks (minutes to compile; then faster steps)"
+        )
         p.add_argument(
             "--cross-replica-bn",
             action="store_true",
@@ -1002,6 +1006,8 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "lambda_adv": getattr(args, "lambda_adv", None),
         "lambda_rec": getattr(args, "lambda_rec", None),
         "channels_last": args.channels_last or None,
+        "tf32": args.tf32 or None,
+        "compile": args.compile or None,
         "cross_replica_bn": args.cross_replica_bn or None,
     }
     changes = {k: v for k, v in values.items() if v is not None}

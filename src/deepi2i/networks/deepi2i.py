@@ -69,9 +69,19 @@ def latents(dim: int, n_inputs: int, samples: int, seed: int, truncation: float 
     return z
 
 
-def adaptor_skips(encoder: nn.Module, adaptors: nn.Module, config: DeepI2IConfig, x_src: Tensor) -> dict[int, Tensor]:
-    """The generator's additions w_l * Λ_l(Υ_l(x_src)) (Eq. 5), keyed by resolution: {r: [B, C_G(r), r, r]}."""
-    adapted = adaptors(encoder(x_src))
+def adaptor_skips(
+    encoder: nn.Module,
+    adaptors: nn.Module,
+    config: DeepI2IConfig,
+    x_src: Tensor,
+    encoded: Mapping[int, Tensor] | None = None,
+) -> dict[int, Tensor]:
+    """The generator's additions w_l * Λ_l(Υ_l(x_src)) (Eq. 5), keyed by resolution: {r: [B, C_G(r), r, r]}.
+
+    `encoded` is Υ(x_src) when the caller already has it (a frozen encoder's pyramid serves both
+    steps of a training iteration); the encoder then does not run.
+    """
+    adapted = adaptors(encoder(x_src) if encoded is None else encoded)
     return {r: config.weight(r) * a for r, a in adapted.items()}
 
 
@@ -85,14 +95,16 @@ def run_deepi2i(
     z: Tensor,
     *,
     embed: Tensor | None = None,
+    encoded: Mapping[int, Tensor] | None = None,
 ) -> Tensor:
     """x_fake = Φ(z, y_trg; + w · Λ(Υ(x_src))): the one composition of DeepI2I's networks.
 
     Takes the networks one by one (stylegan3's `run_G`) so that training can pass each through
     its DDP wrapper, or swap in the EMA generator, and still run exactly the model's forward.
     x_src [B, 3, R, R] in [-1, 1], y_trg int64 [B] (or `embed` [B, shared_dim]), z [B, dim_z] -> [B, 3, R, R].
+    `encoded`: Υ(x_src) if already computed (see `adaptor_skips`).
     """
-    skips = adaptor_skips(encoder, adaptors, config, x_src)
+    skips = adaptor_skips(encoder, adaptors, config, x_src, encoded)
     if embed is not None:  # class interpolation passes embeddings instead of indices
         return generator(z, y_trg, embed=embed, skips=skips)
     return generator(z, y_trg, skips=skips)

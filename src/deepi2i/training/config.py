@@ -97,6 +97,8 @@ class TrainConfig:
     cross_replica_bn: bool = False  # batch-norm statistics over all replicas (DDP)
     amp: str = "none"  # "none" | "bf16" | "fp16" autocast
     channels_last: bool = False
+    tf32: bool = False  # CUDA: float32 matmuls and convolutions in TF32 (PyTorch's default: convolutions only)
+    compile: bool = False  # torch.compile each network (speed only: same maths, float-level differences)
     seed: int = 0
     log_every: int = 10  # steps
     sample_every: int = 500  # steps
@@ -190,6 +192,8 @@ class TrainConfig:
             "cross_replica_bn": _BOOL,
             "amp": _STR,
             "channels_last": _BOOL,
+            "tf32": _BOOL,
+            "compile": _BOOL,
             "seed": _INT,
             "log_every": _INT,
             "sample_every": _INT,

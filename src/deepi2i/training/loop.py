@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from deepi2i._io import atomic_write_bytes
+from deepi2i.device import use_tf32
 from deepi2i.networks.deepi2i import sample_z
 from deepi2i.training.config import TrainConfig
 from deepi2i.training.distributed import (
@@ -55,6 +56,7 @@ RESUMABLE_FIELDS = (
     "checkpoint_every",
     "keep_checkpoints",
     "workers",
+    "compile",
     "n_sample_inputs",
     "n_sample_classes",
 )
@@ -89,7 +91,8 @@ def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_same_run(stored: Mapping[str, Any], config: TrainConfig, where: Path) -> None:
-    old, new = _comparable(stored), _comparable(config.to_dict())
+    # read through TrainConfig so that a run written before a field existed compares with its default
+    old, new = _comparable(TrainConfig.from_dict(stored).to_dict()), _comparable(config.to_dict())
     if old != new:
         differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         raise ValueError(
@@ -215,8 +218,14 @@ def train_step(
     autocast: torch.autocast,
     ortho_reg: float,
 ) -> dict[str, Tensor]:
-    """The discriminator step, then the generator side (D gets no gradient there), for what `phase` trains."""
+    """The discriminator step, then the generator side (D gets no gradient there), for what `phase` trains.
+
+    Work that both steps share and that neither step changes (a frozen encoder's pyramid) is done once.
+    """
     logs: dict[str, Tensor] = {}
+    frozen = set(nets.raw) - set(phase.train)
+    with autocast:
+        micro = [objective.prepare(nets, mb, frozen) for mb in micro]
     if "discriminator" in phase.train:
         logs |= _update(["discriminator"], objective.d_loss, nets, micro, optimizers, scalers["D"], autocast, ortho_reg)
     g_side = [n for n in phase.train if n != "discriminator" and n in optimizers]
@@ -360,6 +369,11 @@ def _fit(
         net.to(info.device)
     if config.cross_replica_bn:
         convert_cross_replica_bn(nets["generator"])
+    if config.tf32:
+        use_tf32(info.device)
+    if config.compile:  # in place: parameter names, checkpoints and exports stay those of the plain modules
+        for net in nets.raw.values():
+            net.compile()
     optimizers = {
         # fused: one kernel for all of a network's parameters (CPU and CUDA; same update rule)
         name: torch.optim.Adam(params, lr=config.lr(name), betas=config.betas, eps=config.adam_eps, fused=True)

@@ -10,8 +10,8 @@ gradient at all. Both methods return (loss, logs) with tensors for the logs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Protocol
 
 import torch
@@ -38,10 +38,18 @@ class Batch:
     z_g: Tensor
     x_src: Tensor | None = None
     y_src: Tensor | None = None
+    # Υ(x_src), {r: [B, C, r, r]}, when the phase freezes the encoder: computed once by `Objective.prepare`
+    # and used by both steps (the encoder's output cannot change between them). Set after split/to.
+    encoded: dict[int, Tensor] | None = None
+
+    def _tensors(self) -> dict[str, Tensor | None]:
+        if self.encoded is not None:
+            raise ValueError("split or move a Batch before its encoder pyramid is computed")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "encoded"}
 
     def split(self, n: int) -> list[Batch]:
         """n equal micro-batches, in order (micro-batch i holds samples [i*b/n, (i+1)*b/n))."""
-        parts = {f.name: (None if (t := getattr(self, f.name)) is None else t.chunk(n)) for f in fields(self)}
+        parts = {k: (None if t is None else t.chunk(n)) for k, t in self._tensors().items()}
         return [Batch(**{k: (None if v is None else v[i]) for k, v in parts.items()}) for i in range(n)]
 
     def to(self, device: torch.device, channels_last: bool = False) -> Batch:
@@ -51,7 +59,7 @@ class Batch:
             t = t.to(device, non_blocking=True)
             return t.contiguous(memory_format=torch.channels_last) if channels_last and t.dim() == 4 else t
 
-        return Batch(**{f.name: move(getattr(self, f.name)) for f in fields(self)})
+        return Batch(**{k: move(t) for k, t in self._tensors().items()})
 
 
 class TrainingNetworks:
@@ -76,6 +84,8 @@ LossFn = Callable[["TrainingNetworks", Batch], tuple[Tensor, dict[str, Tensor]]]
 
 
 class Objective(Protocol):
+    def prepare(self, nets: TrainingNetworks, b: Batch, frozen: Collection[str]) -> Batch: ...
+
     def d_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
 
     def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
@@ -95,6 +105,9 @@ class PretrainObjective:
     """A class-conditional BigGAN: the adversarial loss only."""
 
     adv_loss: str = "hinge"
+
+    def prepare(self, nets: TrainingNetworks, b: Batch, frozen: Collection[str]) -> Batch:
+        return b
 
     def d_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         with torch.no_grad():
@@ -118,10 +131,20 @@ class TranslationObjective:
     lambda_adv: float = 1.0
     lambda_rec: float = 1.0
 
-    def generate(self, nets: TrainingNetworks, x_src: Tensor, y_trg: Tensor, z: Tensor, trainable: bool) -> Tensor:
+    def prepare(self, nets: TrainingNetworks, b: Batch, frozen: Collection[str]) -> Batch:
+        """The batch with Υ(x_src) computed once when the encoder is frozen (the D and G steps share it)."""
+        if "encoder" not in frozen or b.x_src is None:
+            return b
+        with torch.no_grad():
+            return replace(b, encoded=nets["encoder"](b.x_src))
+
+    def generate(self, nets: TrainingNetworks, b: Batch, y_trg: Tensor, z: Tensor, trainable: bool) -> Tensor:
         """x_fake = Φ(w · Λ(Υ(x_src)), z, y_trg) by the model's own composition; DDP wrappers when `trainable`."""
+        assert b.x_src is not None
         net = nets.trainable if trainable else nets.__getitem__
-        return run_deepi2i(net("encoder"), net("adaptors"), net("generator"), self.model, x_src, y_trg, z)
+        return run_deepi2i(
+            net("encoder"), net("adaptors"), net("generator"), self.model, b.x_src, y_trg, z, encoded=b.encoded
+        )
 
     def discriminator_features(self, nets: TrainingNetworks, x: Tensor, y: Tensor) -> tuple[Tensor, dict[int, Tensor]]:
         """The discriminator's logits and features at the model's levels (raw module: never a D update)."""
@@ -130,14 +153,14 @@ class TranslationObjective:
     def d_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         assert b.x_src is not None
         with torch.no_grad():
-            x_fake = self.generate(nets, b.x_src, b.y_d, b.z_d, trainable=False)
+            x_fake = self.generate(nets, b, b.y_d, b.z_d, trainable=False)
         return _discriminate(nets, b.x_real, b.y_real, x_fake, b.y_d, self.adv_loss)
 
     def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         assert b.x_src is not None and b.y_src is not None
         with torch.no_grad():
             _, feats_src = self.discriminator_features(nets, b.x_src, b.y_src)
-        x_fake = self.generate(nets, b.x_src, b.y_g, b.z_g, trainable=True)
+        x_fake = self.generate(nets, b, b.y_g, b.z_g, trainable=True)
         logits, feats_fake = self.discriminator_features(nets, x_fake, b.y_g)
         adv = losses.g_loss(logits.float(), self.adv_loss)
         rec = losses.reconstruction_loss(
