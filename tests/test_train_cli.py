@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -93,6 +94,17 @@ def test_command_line_errors_are_one_clear_message(shapes: Path, tmp_path: Path,
     assert "--source" in capsys.readouterr().err
     assert main([*base, "--scratch", "--source", str(tmp_path)]) == 2
     assert "--scratch takes no --source" in capsys.readouterr().err
+
+
+def test_gpu_speed_flags_are_recorded_in_the_run(shapes: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--tf32 reaches the run's config (it changes CUDA numbers, so resuming checks it); a CPU run is unaffected."""
+    run = tmp_path / "run"
+    common = ["train", "--data", str(shapes / "target"), "--preset", "tiny", "--scratch", "--no-progress"]
+    assert main([*common, "--out", str(run), "--tf32", "--checkpoint-every", "1", "--stop-at-step", "1"]) == 0
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["tf32"] is True and config["compile"] is False
+    assert main([*common, "--out", str(run)]) == 2  # resuming without --tf32 is another configuration
+    assert "differs in: tf32" in capsys.readouterr().err
 
 
 def _final(run: Path) -> dict:
