@@ -388,8 +388,8 @@ def read_json(path: Path) -> dict:
 def load(p: Plan, name: str) -> dict | None:
     """The summary of run NAME's report: from WORK, else from RECORDS (unless --quick), else None."""
     for path in [p.work / "reports" / name / "report.json", *([] if p.quick else [RECORDS / f"{name}.json"])]:
-        if path.is_file():
-            return json.loads(path.read_text())["summary"]
+        if report := read_json(path):
+            return report["summary"]
     return None
 
 
