@@ -3,6 +3,7 @@
 
     python benchmarks/shapes_claims.py WORK [--quick] [--seeds 0,1] [--only deepi2i,scratch]
                                             [--stages data,source,train,eval,extra,report]
+  python benchmarks/shapes_claims.py WORK --seeds 0 --stages data,source,recipe,report  # the recipe search
 
 Every stage is resumable: rerunning the same command skips finished runs and evaluations and
 resumes an interrupted training run from its newest checkpoint. `--quick` shrinks every length
@@ -70,6 +71,37 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("only-4", "adaptor at 4 px only", "3", ("--levels", "4")),
     Variant("levels-32-16", "levels 32+16 (two downsamplings)", "4", ("--levels", "32,16")),
 )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A recipe candidate: `deepi2i train` arguments over the preset's, scored on trg-val after each
+    length in `kimg` (the run is lengthened in place: a 96 kimg score continues the 48 kimg run)."""
+
+    slug: str
+    name: str
+    args: tuple[str, ...] = ()
+    kimg: tuple[float, ...] = (48.0,)
+
+
+# The recipe search (seed 0, trg-val). The rule that picks the winner was fixed before any validation
+# number was seen: the least summed miss of the two goals (`miss`); the mFID goal is reported beside it.
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("w1-rec10", "w_l 1 everywhere, λ_rec 10", ("--adaptor-weights", "1", "--lambda-rec", "10")),
+    Candidate("base", "the shapes64 preset (w_l 1/1/0.3/0.1 at 4/8/16/32 px, λ_rec 1)", (), (48.0, 96.0, 144.0)),
+    Candidate("ema", "the preset + EMA of G (decay 0.999)", ("--ema-decay", "0.999"), (48.0, 96.0, 144.0)),
+)
+RC_GOAL, CENTRE_GOAL_PX = 90.0, 3.2  # the claims issue's goals: RC >= 90, centre error <= 5% of 64 px
+
+
+def miss(summary: dict) -> float:
+    """How far a candidate misses the two goals, each as a fraction of its goal (0: both met)."""
+    return (
+        max(0.0, RC_GOAL - summary["RC"]) / RC_GOAL
+        + max(0.0, summary["center_error_px"] - CENTRE_GOAL_PX) / CENTRE_GOAL_PX
+    )
+
+
 BASELINES = ("copy", "ideal")
 UNSEEN = ("hexagon", "star4", "ellipse", "trefoil", "drop")  # source classes the target lacks (§4.4)
 
@@ -83,6 +115,7 @@ class Plan:
     source_kimg: float
     train_kimg: float | None  # None: the preset's
     per_class: int
+    val_per_class: int = 100  # translations per class on trg-val (the recipe search)
     fc: bool = False
     source: str | None = None  # an existing source export (e.g. the shipped "shapes-source"): no pretraining
     log: list[str] = field(default_factory=list)
@@ -199,39 +232,71 @@ def run_dir(p: Plan, v: Variant, seed: int) -> Path:
     return p.work / "runs" / f"{v.slug}-s{seed}"
 
 
+def train(p: Plan, data: str, out: Path, seed: int, args: tuple[str, ...], kimg: float | None, scratch: bool) -> None:
+    """`deepi2i train` on WORK/data into `out` (resumes, or lengthens, a run already there)."""
+    src = ["--scratch"] if scratch else ["--source", p.source_export, "--class-map", "names"]
+    length = ["--kimg", str(kimg)] if kimg is not None else []
+    run(
+        [
+            *DEEPI2I,
+            "train",
+            "--data",
+            str(p.work / data),
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+            *src,
+            *length,
+            *args,
+            *common(p),
+        ],
+        p.work / "logs" / f"{out.name}.log",
+    )
+
+
 def stage_train(p: Plan) -> None:
     for v in p.variants():
         for seed in p.seeds:
             out = run_dir(p, v, seed)
-            if (out / "export" / "config.json").is_file():
-                continue
-            src = ["--scratch"] if v.scratch else ["--source", p.source_export, "--class-map", "names"]
-            length = ["--kimg", str(p.train_kimg)] if p.train_kimg is not None else []
-            run(
-                [
-                    *DEEPI2I,
-                    "train",
-                    "--data",
-                    str(p.work / v.data),
-                    "--out",
-                    str(out),
-                    "--seed",
-                    str(seed),
-                    *src,
-                    *length,
-                    *v.args,
-                    *common(p),
-                ],
-                p.work / "logs" / f"{out.name}.log",
-            )
+            if not (out / "export" / "config.json").is_file():
+                train(p, v.data, out, seed, v.args, p.train_kimg, v.scratch)
 
 
-def evaluate(p: Plan, model: Path, out: Path, extra: list[str]) -> None:
+def recipe_runs(p: Plan) -> list[tuple[Candidate, int, float, str]]:
+    """(candidate, seed, kimg, report name) of every recipe evaluation; --quick shrinks the lengths."""
+    scale = 1.0 if p.train_kimg is None else p.train_kimg / 48.0
+    return [
+        (c, seed, k * scale, f"{c.slug}-s{seed}-k{k * scale:g}")
+        for c in CANDIDATES
+        if p.only is None or c.slug in p.only
+        for seed in p.seeds
+        for k in c.kimg
+    ]
+
+
+def stage_recipe(p: Plan) -> None:
+    """Train each candidate to each of its lengths (keeping a copy of each export) and score it on trg-val."""
+    for c, seed, kimg, name in recipe_runs(p):
+        out = p.work / "recipe" / f"{c.slug}-s{seed}"
+        export = out / f"export-{kimg:g}"
+        if not (export / "config.json").is_file():
+            # --quick: phase 1 scaled with the rest, so that lengthening changes only the last phase
+            phase1 = () if p.train_kimg is None else ("--phase1-kimg", f"{3.2 * p.train_kimg / 48.0:g}")
+            train(p, "trg", out, seed, (*c.args, *phase1), kimg, scratch=False)
+            shutil.copytree(out / "export", export, dirs_exist_ok=True)
+        evaluate(p, export, p.work / "recipe-reports" / name, ["--name", f"{c.slug} s{seed} {kimg:g}kimg"], "trg-val")
+
+
+def evaluate(p: Plan, model: Path, out: Path, extra: list[str], split: str = "trg-eval") -> None:
+    """Score `model` on `split` (trg-eval: the reported numbers; trg-val: the recipe's choices), once."""
     if (out / "report.json").is_file():
         return
     # FC trains a classifier per model (minutes each on 2 cores) and reads only 50 real test images:
-    # opt in with --fc. The RC classifier trains 5 epochs on trg-eval's 4,500 real training images.
+    # opt in with --fc. The RC classifier trains 5 epochs on the split's real training images.
     metrics = "fid,kid,rc,fc,pose" if p.fc else "fid,kid,rc,pose"
+    per_class = p.per_class if split == "trg-eval" else p.val_per_class
+    cache = p.work / ("eval-cache" if split == "trg-eval" else f"eval-cache-{split.removeprefix('trg-')}")
     run(
         [
             *DEEPI2I,
@@ -239,7 +304,7 @@ def evaluate(p: Plan, model: Path, out: Path, extra: list[str]) -> None:
             "--model",
             str(model),
             "--data",
-            str(p.work / "trg-eval"),
+            str(p.work / split),
             "--out",
             str(out),
             "--extractor",
@@ -247,15 +312,15 @@ def evaluate(p: Plan, model: Path, out: Path, extra: list[str]) -> None:
             "--metrics",
             metrics,
             "--per-class",
-            str(p.per_class),
+            str(per_class),
             "--fc-per-class",
-            str(p.per_class),
+            str(per_class),
             "--kid-subset-size",
-            str(min(1000, p.per_class)),
+            str(min(1000, per_class)),
             "--classifier-epochs",
             "5",
             "--cache-dir",
-            str(p.work / "eval-cache"),
+            str(cache),
             "--quiet",
             *extra,
         ],
@@ -373,9 +438,10 @@ def keep_records(p: Plan) -> None:
     """Copy WORK's reports (report.json per run, extra.json) into RECORDS; quick runs are never kept."""
     if p.quick:
         return
-    RECORDS.mkdir(parents=True, exist_ok=True)
-    for report in sorted((p.work / "reports").glob("*/report.json")):
-        shutil.copy(report, RECORDS / f"{report.parent.name}.json")
+    for reports, records in [(p.work / "reports", RECORDS), (p.work / "recipe-reports", RECORDS / "recipe")]:
+        records.mkdir(parents=True, exist_ok=True)
+        for report in sorted(reports.glob("*/report.json")):
+            shutil.copy(report, records / f"{report.parent.name}.json")
     rows = read_json(RECORDS / "extra.json") | read_json(p.work / "reports" / "extra.json")
     if rows:
         (RECORDS / "extra.json").write_text(json.dumps(rows, indent=2) + "\n")
@@ -385,9 +451,11 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def load(p: Plan, name: str) -> dict | None:
-    """The summary of run NAME's report: from WORK, else from RECORDS (unless --quick), else None."""
-    for path in [p.work / "reports" / name / "report.json", *([] if p.quick else [RECORDS / f"{name}.json"])]:
+def load(p: Plan, name: str, recipe: bool = False) -> dict | None:
+    """The summary of run NAME's report (a recipe evaluation on trg-val if `recipe`): from WORK, else
+    from RECORDS (unless --quick), else None."""
+    reports, records = (p.work / "recipe-reports", RECORDS / "recipe") if recipe else (p.work / "reports", RECORDS)
+    for path in [reports / name / "report.json", *([] if p.quick else [records / f"{name}.json"])]:
         if report := read_json(path):
             return report["summary"]
     return None
@@ -439,10 +507,27 @@ def stage_report(p: Plan) -> Path:
                 f"| {name} | {u['class_accuracy']:.1f} | {u['iou']:.3f} | {u['center_error_px']:.2f} | "
                 f"{r['z_distance']:.2f} | {r['input_distance']:.2f} |"
             )
+    lines += recipe_table(p)
     out = p.work / "claims.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return out
+
+
+def recipe_table(p: Plan) -> list[str]:
+    """The recipe search on trg-val, one row per candidate and length, with the rule's miss."""
+    keys = ("RC", "mFID", "IoU", "center_error_px", "fg_color_error", "bg_color_error")
+    lines = [
+        "",
+        "| candidate (on trg-val) | seed | kimg | RC↑ | mFID↓ | IoU↑ | centre err px↓ | fg colour err↓ "
+        "| bg colour err↓ | miss↓ |",
+        "|---|---|---:|" + "---:|" * (len(keys) + 1),
+    ]
+    found = [(c, seed, kimg, s) for c, seed, kimg, name in recipe_runs(p) if (s := load(p, name, recipe=True))]
+    for c, seed, kimg, s in found:
+        cells = " | ".join(cell([s.get(k)]) for k in keys)
+        lines.append(f"| {c.name} | {seed} | {kimg:g} | {cells} | {miss(s):.3f} |")
+    return lines if found else []
 
 
 def stage_ship(p: Plan) -> None:
@@ -482,6 +567,7 @@ def stage_ship(p: Plan) -> None:
 STAGES = {
     "data": stage_data,
     "source": stage_source,
+    "recipe": stage_recipe,
     "train": stage_train,
     "eval": stage_eval,
     "extra": stage_extra,
@@ -495,9 +581,13 @@ def main() -> None:
     ap.add_argument("work", type=Path)
     ap.add_argument("--quick", action="store_true", help="tiny lengths and data: a smoke run of every stage")
     ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--only", help="comma list of variant slugs (see --list)")
+    ap.add_argument("--only", help="comma list of variant (or recipe candidate) slugs (see --list)")
     ap.add_argument("--list", action="store_true", help="list the variants and exit")
-    ap.add_argument("--stages", default="data,source,train,eval,extra,report", help="comma list; also: ship")
+    ap.add_argument(
+        "--stages",
+        default="data,source,train,eval,extra,report",
+        help="comma list; also: recipe (the recipe search on trg-val), ship",
+    )
     ap.add_argument("--source-kimg", type=float, default=144.0, help="source BigGAN length (default 144 = 4,500 steps)")
     ap.add_argument("--per-class", type=int, default=200, help="translations per class in evaluation (default 200)")
     ap.add_argument("--fc", action="store_true", help="also score FC (a classifier trained per model)")
@@ -515,12 +605,15 @@ def main() -> None:
         source_kimg=0.64 if args.quick else args.source_kimg,
         train_kimg=0.32 if args.quick else None,
         per_class=10 if args.quick else args.per_class,
+        val_per_class=10 if args.quick else 100,
         source=args.source,
         fc=args.fc,
     )
     if args.list:
         for v in VARIANTS:
             print(f"{v.slug:<14} claim {v.claim:<8} {v.name}")
+        for c in CANDIDATES:
+            print(f"{c.slug:<14} recipe {', '.join(f'{k:g}' for k in c.kimg):<9} {c.name}")
         return
     plan.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
