@@ -82,14 +82,22 @@ class Candidate:
     name: str
     args: tuple[str, ...] = ()
     kimg: tuple[float, ...] = (48.0,)
+    # with --ema-decay: also score the trained generator itself (the same run without EMA, which does
+    # not change training) as the candidate `raw` = (slug, name)
+    raw: tuple[str, str] | None = None
 
 
 # The recipe search (seed 0, trg-val). The rule that picks the winner was fixed before any validation
 # number was seen: the least summed miss of the two goals (`miss`); the mFID goal is reported beside it.
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("w1-rec10", "w_l 1 everywhere, λ_rec 10", ("--adaptor-weights", "1", "--lambda-rec", "10")),
-    Candidate("base", "the shapes64 preset (w_l 1/1/0.3/0.1 at 4/8/16/32 px, λ_rec 1)", (), (48.0, 96.0, 144.0)),
-    Candidate("ema", "the preset + EMA of G (decay 0.999)", ("--ema-decay", "0.999"), (48.0, 96.0, 144.0)),
+    Candidate(
+        "ema",
+        "the preset + EMA of G (decay 0.999)",
+        ("--ema-decay", "0.999"),
+        (48.0, 96.0, 144.0),
+        raw=("base", "the shapes64 preset (w_l 1/1/0.3/0.1 at 4/8/16/32 px, λ_rec 1)"),
+    ),
 )
 RC_GOAL, CENTRE_GOAL_PX = 90.0, 3.2  # the claims issue's goals: RC >= 90, centre error <= 5% of 64 px
 
@@ -263,29 +271,53 @@ def stage_train(p: Plan) -> None:
                 train(p, v.data, out, seed, v.args, p.train_kimg, v.scratch)
 
 
-def recipe_runs(p: Plan) -> list[tuple[Candidate, int, float, str]]:
-    """(candidate, seed, kimg, report name) of every recipe evaluation; --quick shrinks the lengths."""
+def recipe_runs(p: Plan) -> list[tuple[str, str, int, float, str]]:
+    """(slug, name, seed, kimg, report name) of every recipe evaluation; --quick shrinks the lengths."""
     scale = 1.0 if p.train_kimg is None else p.train_kimg / 48.0
     return [
-        (c, seed, k * scale, f"{c.slug}-s{seed}-k{k * scale:g}")
+        (slug, name, seed, k * scale, f"{slug}-s{seed}-k{k * scale:g}")
         for c in CANDIDATES
         if p.only is None or c.slug in p.only
+        for slug, name in [(c.slug, c.name), *([c.raw] if c.raw else [])]
         for seed in p.seeds
         for k in c.kimg
     ]
 
 
+def export_raw(run: Path, out: Path) -> None:
+    """RUN/export with its generator replaced by the trained one of RUN's newest checkpoint (not the EMA)."""
+    from deepi2i.checkpoint import load_state_strict
+    from deepi2i.networks import DeepI2I
+    from deepi2i.training.state import load_latest
+
+    model = DeepI2I.from_pretrained(run / "export")
+    where, state = load_latest(run)
+    load_state_strict(model.generator, state["networks"]["generator"], f"{where} (generator)")
+    model.save_pretrained(out)
+
+
 def stage_recipe(p: Plan) -> None:
     """Train each candidate to each of its lengths (keeping a copy of each export) and score it on trg-val."""
-    for c, seed, kimg, name in recipe_runs(p):
-        out = p.work / "recipe" / f"{c.slug}-s{seed}"
-        export = out / f"export-{kimg:g}"
-        if not (export / "config.json").is_file():
-            # --quick: phase 1 scaled with the rest, so that lengthening changes only the last phase
-            phase1 = () if p.train_kimg is None else ("--phase1-kimg", f"{3.2 * p.train_kimg / 48.0:g}")
-            train(p, "trg", out, seed, (*c.args, *phase1), kimg, scratch=False)
-            shutil.copytree(out / "export", export, dirs_exist_ok=True)
-        evaluate(p, export, p.work / "recipe-reports" / name, ["--name", f"{c.slug} s{seed} {kimg:g}kimg"], "trg-val")
+    scale = 1.0 if p.train_kimg is None else p.train_kimg / 48.0
+    for c in CANDIDATES:
+        if p.only is not None and c.slug not in p.only:
+            continue
+        for seed in p.seeds:
+            out = p.work / "recipe" / f"{c.slug}-s{seed}"
+            for kimg in (k * scale for k in c.kimg):
+                exports = {c.slug: out / f"export-{kimg:g}"}
+                if c.raw:
+                    exports[c.raw[0]] = out / f"export-{kimg:g}-raw"
+                if not all((e / "config.json").is_file() for e in exports.values()):
+                    # --quick: phase 1 scaled with the rest, so that lengthening changes only the last phase
+                    phase1 = () if p.train_kimg is None else ("--phase1-kimg", f"{3.2 * scale:g}")
+                    train(p, "trg", out, seed, (*c.args, *phase1), kimg, scratch=False)
+                    shutil.copytree(out / "export", exports[c.slug], dirs_exist_ok=True)
+                    if c.raw:
+                        export_raw(out, exports[c.raw[0]])
+                for slug, export in exports.items():
+                    name = f"{slug}-s{seed}-k{kimg:g}"
+                    evaluate(p, export, p.work / "recipe-reports" / name, ["--name", name], "trg-val")
 
 
 def evaluate(p: Plan, model: Path, out: Path, extra: list[str], split: str = "trg-eval") -> None:
@@ -523,10 +555,10 @@ def recipe_table(p: Plan) -> list[str]:
         "| bg colour err↓ | miss↓ |",
         "|---|---|---:|" + "---:|" * (len(keys) + 1),
     ]
-    found = [(c, seed, kimg, s) for c, seed, kimg, name in recipe_runs(p) if (s := load(p, name, recipe=True))]
-    for c, seed, kimg, s in found:
+    found = [(label, seed, kimg, s) for _, label, seed, kimg, n in recipe_runs(p) if (s := load(p, n, recipe=True))]
+    for label, seed, kimg, s in found:
         cells = " | ".join(cell([s.get(k)]) for k in keys)
-        lines.append(f"| {c.name} | {seed} | {kimg:g} | {cells} | {miss(s):.3f} |")
+        lines.append(f"| {label} | {seed} | {kimg:g} | {cells} | {miss(s):.3f} |")
     return lines if found else []
 
 
