@@ -45,20 +45,24 @@ class Variant:
     args: tuple[str, ...] = ()
     data: str = "trg"
     scratch: bool = False
+    curve: tuple[float, ...] = ()  # shorter lengths (kimg) on the way, also scored: mFID against kimg (Fig. 2b)
 
 
-# Same length (the preset's) for every variant; the recipe is the shapes64 preset's defaults.
+CLAIMS_KIMG = 48.0  # every variant's length: 1,500 steps of 32 (the shapes64 preset's length when the claims began)
+CURVE = (12.0, 24.0, 36.0)  # claim 1's curves: the run is scored at these lengths too (same training, paused)
+
+# Same length for every variant; the recipe is the shapes64 preset's other defaults.
 VARIANTS: tuple[Variant, ...] = (
-    Variant("deepi2i", "DeepI2I", "1,2,3,4"),
+    Variant("deepi2i", "DeepI2I", "1,2,3,4", curve=CURVE),
     Variant(
         "paper-weights",
         "DeepI2I with the paper's weights (w_l 0.1, λ_rec 1, α_32 0.01)",
         "recipe",
         ("--adaptor-weights", "0.1", "--lambda-rec", "1", "--rec-weights", "4:0.1,8:0.1,16:0.1,32:0.01"),
     ),
-    Variant("scratch", "DeepI2I (scratch)", "1,2", scratch=True),
-    Variant("deepi2i-500", "DeepI2I, 500/class", "1", data="trg500"),
-    Variant("scratch-500", "DeepI2I (scratch), 500/class", "1", data="trg500", scratch=True),
+    Variant("scratch", "DeepI2I (scratch)", "1,2", scratch=True, curve=CURVE),
+    Variant("deepi2i-500", "DeepI2I, 500/class", "1", data="trg500", curve=CURVE),
+    Variant("scratch-500", "DeepI2I (scratch), 500/class", "1", data="trg500", scratch=True, curve=CURVE),
     Variant("init-gd", "transfer G+D (encoder from scratch)", "2", ("--init-from-source", "generator,discriminator")),
     Variant("init-ed", "transfer E+D (generator from scratch)", "2", ("--init-from-source", "encoder,discriminator")),
     Variant("init-eg", "transfer E+G (discriminator from scratch)", "2", ("--init-from-source", "encoder,generator")),
@@ -121,12 +125,17 @@ class Plan:
     seeds: tuple[int, ...]
     only: set[str] | None
     source_kimg: float
-    train_kimg: float | None  # None: the preset's
+    train_kimg: float  # every claims run's length (CLAIMS_KIMG; --quick: shorter)
     per_class: int
     val_per_class: int = 100  # translations per class on trg-val (the recipe search)
     fc: bool = False
     source: str | None = None  # an existing source export (e.g. the shipped "shapes-source"): no pretraining
     log: list[str] = field(default_factory=list)
+
+    @property
+    def scale(self) -> float:
+        """Lengths are written for CLAIMS_KIMG; --quick scales every one of them by this."""
+        return self.train_kimg / CLAIMS_KIMG
 
     @property
     def source_export(self) -> str:
@@ -240,10 +249,11 @@ def run_dir(p: Plan, v: Variant, seed: int) -> Path:
     return p.work / "runs" / f"{v.slug}-s{seed}"
 
 
-def train(p: Plan, data: str, out: Path, seed: int, args: tuple[str, ...], kimg: float | None, scratch: bool) -> None:
+def train(p: Plan, data: str, out: Path, seed: int, args: tuple[str, ...], kimg: float, scratch: bool) -> None:
     """`deepi2i train` on WORK/data into `out` (resumes, or lengthens, a run already there)."""
     src = ["--scratch"] if scratch else ["--source", p.source_export, "--class-map", "names"]
-    length = ["--kimg", str(kimg)] if kimg is not None else []
+    # --quick: phase 1 scaled with the rest, so that lengthening a quick run changes only its last phase
+    phase1 = ["--phase1-kimg", f"{3.2 * p.scale:g}"] if p.quick and not scratch else []
     run(
         [
             *DEEPI2I,
@@ -255,33 +265,14 @@ def train(p: Plan, data: str, out: Path, seed: int, args: tuple[str, ...], kimg:
             "--seed",
             str(seed),
             *src,
-            *length,
+            "--kimg",
+            str(kimg),
+            *phase1,
             *args,
             *common(p),
         ],
         p.work / "logs" / f"{out.name}.log",
     )
-
-
-def stage_train(p: Plan) -> None:
-    for v in p.variants():
-        for seed in p.seeds:
-            out = run_dir(p, v, seed)
-            if not (out / "export" / "config.json").is_file():
-                train(p, v.data, out, seed, v.args, p.train_kimg, v.scratch)
-
-
-def recipe_runs(p: Plan) -> list[tuple[str, str, int, float, str]]:
-    """(slug, name, seed, kimg, report name) of every recipe evaluation; --quick shrinks the lengths."""
-    scale = 1.0 if p.train_kimg is None else p.train_kimg / 48.0
-    return [
-        (slug, name, seed, k * scale, f"{slug}-s{seed}-k{k * scale:g}")
-        for c in CANDIDATES
-        if p.only is None or c.slug in p.only
-        for slug, name in [(c.slug, c.name), *([c.raw] if c.raw else [])]
-        for seed in p.seeds
-        for k in c.kimg
-    ]
 
 
 def export_raw(run: Path, out: Path) -> None:
@@ -296,28 +287,58 @@ def export_raw(run: Path, out: Path) -> None:
     model.save_pretrained(out)
 
 
+def snapshot(
+    p: Plan, out: Path, kimg: float, data: str, seed: int, args: tuple[str, ...], scratch: bool, raw: bool = False
+) -> Path:
+    """The run in `out` trained (or lengthened in place: the same numbers as one longer run) to `kimg`,
+    its export kept as out/export-<kimg>; with `raw` also its trained generator (not the EMA) as
+    export-<kimg>-raw."""
+    export = out / f"export-{kimg:g}"
+    wanted = [export, *([export.with_name(f"{export.name}-raw")] if raw else [])]
+    if not all((e / "config.json").is_file() for e in wanted):
+        train(p, data, out, seed, args, kimg, scratch)
+        shutil.copytree(out / "export", export, dirs_exist_ok=True)
+        if raw:
+            export_raw(out, wanted[1])
+    return export
+
+
+def stage_train(p: Plan) -> None:
+    for v in p.variants():
+        for seed in p.seeds:
+            out = run_dir(p, v, seed)
+            # a variant with a curve is done when its final export is kept; one without, when it has any
+            if (out / "export" / "config.json").is_file() and not curve_pending(p, v, seed):
+                continue
+            for kimg in (*v.curve, CLAIMS_KIMG):
+                snapshot(p, out, kimg * p.scale, v.data, seed, v.args, v.scratch)
+
+
+def recipe_runs(p: Plan) -> list[tuple[str, str, int, float, str]]:
+    """(slug, name, seed, kimg, report name) of every recipe evaluation, in training order."""
+    return [
+        (slug, name, seed, k * p.scale, f"{slug}-s{seed}-k{k * p.scale:g}")
+        for c in CANDIDATES
+        if p.only is None or c.slug in p.only
+        for seed in p.seeds
+        for k in c.kimg
+        for slug, name in [(c.slug, c.name), *([c.raw] if c.raw else [])]
+    ]
+
+
 def stage_recipe(p: Plan) -> None:
     """Train each candidate to each of its lengths (keeping a copy of each export) and score it on trg-val."""
-    scale = 1.0 if p.train_kimg is None else p.train_kimg / 48.0
     for c in CANDIDATES:
         if p.only is not None and c.slug not in p.only:
             continue
         for seed in p.seeds:
             out = p.work / "recipe" / f"{c.slug}-s{seed}"
-            for kimg in (k * scale for k in c.kimg):
-                exports = {c.slug: out / f"export-{kimg:g}"}
-                if c.raw:
-                    exports[c.raw[0]] = out / f"export-{kimg:g}-raw"
-                if not all((e / "config.json").is_file() for e in exports.values()):
-                    # --quick: phase 1 scaled with the rest, so that lengthening changes only the last phase
-                    phase1 = () if p.train_kimg is None else ("--phase1-kimg", f"{3.2 * scale:g}")
-                    train(p, "trg", out, seed, (*c.args, *phase1), kimg, scratch=False)
-                    shutil.copytree(out / "export", exports[c.slug], dirs_exist_ok=True)
-                    if c.raw:
-                        export_raw(out, exports[c.raw[0]])
-                for slug, export in exports.items():
+            for kimg in (k * p.scale for k in c.kimg):
+                export = snapshot(p, out, kimg, "trg", seed, c.args, scratch=False, raw=c.raw is not None)
+                exports = {c.slug: export, **({c.raw[0]: export.with_name(f"{export.name}-raw")} if c.raw else {})}
+                for slug, model in exports.items():
                     name = f"{slug}-s{seed}-k{kimg:g}"
-                    evaluate(p, export, p.work / "recipe-reports" / name, ["--name", name], "trg-val")
+                    evaluate(p, model, p.work / "recipe-reports" / name, ["--name", name], "trg-val")
 
 
 def evaluate(p: Plan, model: Path, out: Path, extra: list[str], split: str = "trg-eval") -> None:
@@ -394,8 +415,23 @@ def stage_eval(p: Plan) -> None:
     for v in p.variants():
         for seed in p.seeds:
             model = run_dir(p, v, seed) / "export"
-            if model.is_dir():
+            if (model / "config.json").is_file() and not curve_pending(p, v, seed):
                 evaluate(p, model, reports / f"{v.slug}-s{seed}", ["--name", f"{v.name} (seed {seed})"])
+            for kimg, name in curve_points(p, v, seed)[:-1]:
+                export = run_dir(p, v, seed) / f"export-{kimg:g}"
+                if (export / "config.json").is_file():
+                    evaluate(p, export, reports / name, ["--name", f"{v.name} (seed {seed}, {kimg:g} kimg)"])
+
+
+def curve_points(p: Plan, v: Variant, seed: int) -> list[tuple[float, str]]:
+    """(kimg, report name) of every scored length of a run, the final one (the claims table's) last."""
+    final = f"{v.slug}-s{seed}"
+    return [(k * p.scale, f"{final}-k{k * p.scale:g}") for k in v.curve] + [(p.train_kimg, final)]
+
+
+def curve_pending(p: Plan, v: Variant, seed: int) -> bool:
+    """A run with a curve whose RUN/export is an intermediate length (training was stopped on the way)."""
+    return bool(v.curve) and not (run_dir(p, v, seed) / f"export-{p.train_kimg:g}" / "config.json").is_file()
 
 
 def eval_classifier(p: Plan) -> tuple[object, list[str]]:
@@ -539,11 +575,60 @@ def stage_report(p: Plan) -> Path:
                 f"| {name} | {u['class_accuracy']:.1f} | {u['iou']:.3f} | {u['center_error_px']:.2f} | "
                 f"{r['z_distance']:.2f} | {r['input_distance']:.2f} |"
             )
+    lines += curve_table(p)
     lines += recipe_table(p)
     out = p.work / "claims.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return out
+
+
+def curves(p: Plan) -> dict[str, list[tuple[float, list[dict]]]]:
+    """Variant name -> [(kimg, the seeds' summaries at that length)] for the variants with a curve."""
+    out = {}
+    for v in p.variants():
+        points = [
+            (kimg, found)
+            for i, (kimg, _) in enumerate(curve_points(p, v, 0))
+            if (found := [s for seed in p.seeds if (s := load(p, curve_points(p, v, seed)[i][1]))])
+        ]
+        if v.curve and len(points) > 1:
+            out[v.name] = points
+    return out
+
+
+def curve_table(p: Plan) -> list[str]:
+    """mFID and RC against training length (Fig. 2b), mean ± half-range over seeds; also WORK/curves.png."""
+    found = curves(p)
+    if not found:
+        return []
+    lines = ["", "| Method | kimg | seeds | RC↑ | mFID↓ | centre err px↓ |", "|---|---:|---:|---:|---:|---:|"]
+    for name, points in found.items():
+        for kimg, ss in points:
+            cells = " | ".join(cell([s.get(k) for s in ss]) for k in ("RC", "mFID", "center_error_px"))
+            lines.append(f"| {name} | {kimg:g} | {len(ss)} | {cells} |")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for name, points in found.items():
+        k = [kimg for kimg, _ in points]
+        for ax, key in zip(axes, ("mFID", "RC"), strict=True):
+            values = [[s[key] for s in ss] for _, ss in points]
+            mean = [sum(v) / len(v) for v in values]
+            (line,) = ax.plot(k, mean, marker="o", label=name)
+            ax.fill_between(k, [min(v) for v in values], [max(v) for v in values], color=line.get_color(), alpha=0.2)
+    for ax, key in zip(axes, ("mFID (classifier features) ↓", "RC % ↑"), strict=True):
+        ax.set_xlabel("kimg (thousands of training images)")
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(p.work / "curves.png", dpi=100)
+    plt.close(fig)
+    return lines
 
 
 def recipe_table(p: Plan) -> list[str]:
@@ -635,7 +720,7 @@ def main() -> None:
         seeds=tuple(int(s) for s in args.seeds.split(",")),
         only=set(args.only.split(",")) if args.only else None,
         source_kimg=0.64 if args.quick else args.source_kimg,
-        train_kimg=0.32 if args.quick else None,
+        train_kimg=0.32 if args.quick else CLAIMS_KIMG,
         per_class=10 if args.quick else args.per_class,
         val_per_class=10 if args.quick else 100,
         source=args.source,
