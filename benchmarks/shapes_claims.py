@@ -102,6 +102,13 @@ CANDIDATES: tuple[Candidate, ...] = (
         (48.0, 96.0, 144.0),
         raw=("base", "the shapes64 preset (w_l 1/1/0.3/0.1 at 4/8/16/32 px, λ_rec 1)"),
     ),
+    Candidate(
+        "color-ema",
+        "the preset + our colour term (λ_color 1, 4×4 cells) + EMA of G (decay 0.999)",
+        ("--lambda-color", "1", "--color-grid", "4", "--ema-decay", "0.999"),
+        (48.0, 96.0, 144.0),
+        raw=("color", "the preset + our colour term (λ_color 1, 4×4 cells)"),
+    ),
 )
 RC_GOAL, CENTRE_GOAL_PX = 90.0, 3.2  # the claims issue's goals: RC >= 90, centre error <= 5% of 64 px
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from deepi2i.losses import d_loss, g_loss, reconstruction_loss
+from deepi2i.losses import color_loss, d_loss, g_loss, reconstruction_loss
 
 
 def test_hinge_terms():
@@ -41,3 +41,21 @@ def test_reconstruction_weights_per_level_and_errors():
         reconstruction_loss(fake, {8: src[8]}, {8: 1.0, 4: 1.0})
     with pytest.raises(ValueError, match="vs input features"):
         reconstruction_loss({4: torch.zeros(2, 1, 4, 4)}, {4: torch.zeros(1, 1, 4, 4)}, {4: 1.0})
+
+
+def test_color_loss_sees_colours_and_place_but_not_the_shape_within_a_cell():
+    src = torch.zeros(2, 3, 8, 8)  # 2 x 2 cells of 4 x 4 pixels
+    src[0, 0, :4, :2] = 1.0  # input 0: a red vertical bar in the top-left cell; input 1: all black
+    reshaped = torch.zeros_like(src)
+    reshaped[0, 0, :2, :4] = 1.0  # a horizontal bar instead: same cell, same colour
+    moved = torch.zeros_like(src)
+    moved[0, 0, 4:, 4:6] = 1.0  # the bar in the bottom-right cell
+    recoloured = torch.zeros_like(src)
+    recoloured[0, 1, :4, :2] = 1.0  # green instead of red
+    assert color_loss(src.clone(), src, grid=2).item() == 0
+    assert color_loss(reshaped, src, grid=2).item() == 0  # the silhouette inside a cell is free
+    assert color_loss(recoloured, src, grid=2).item() > 0
+    assert color_loss(moved, src, grid=2).item() > 0
+    assert color_loss(src.flip(0), src, grid=2).item() > 0  # each translation against its own input
+    with pytest.raises(ValueError, match="shapes must match"):
+        color_loss(src[:1], src)

@@ -107,6 +107,16 @@ def test_gpu_speed_flags_are_recorded_in_the_run(shapes: Path, tmp_path: Path, c
     assert "differs in: tf32" in capsys.readouterr().err
 
 
+def test_colour_term_flags_reach_the_run_and_its_log(shapes: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = ["train", "--data", str(shapes / "target"), "--preset", "tiny", "--scratch", "--no-progress"]
+    assert main([*args, "--out", str(run), "--lambda-color", "5", "--color-grid", "2"]) == 0
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert (config["lambda_color"], config["color_grid"]) == (5.0, 2)
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert any("G/color" in row and row["G/color"] > 0 for row in logged)
+
+
 def _final(run: Path) -> dict:
     return load_checkpoint(list_checkpoints(run)[-1][1])
 

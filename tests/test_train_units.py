@@ -93,6 +93,8 @@ def test_partial_transfer_trains_the_random_networks_in_every_phase() -> None:
         ({"phases": ()}, "at least one phase"),
         ({"class_rows": (0, 1)}, "class_rows"),
         ({"transfer": ("adaptors",)}, "transfer"),
+        ({"lambda_color": -1.0}, "lambda_color"),
+        ({"color_grid": 0}, "color_grid"),
     ],
 )
 def test_train_config_rejects_bad_settings(changes: dict, message: str) -> None:
@@ -338,6 +340,17 @@ def test_generator_side_loss_is_lambda_adv_adv_plus_lambda_rec_rec() -> None:
     torch.testing.assert_close(
         mse, 0.5 * ((x_fake - b.x_src) ** 2).mean() + 0.25 * ((2 * x_fake - 2 * b.x_src) ** 2).mean()
     )
+
+
+def test_colour_term_is_added_only_when_asked_for() -> None:
+    b = _batch(z_scale=1.0)
+    plain_loss, plain = _objective().g_loss(_hand_nets(), b)
+    assert "G/color" not in plain  # the paper's objective: no colour term, no log entry
+    loss, logs = _objective(lambda_color=2.0, color_grid=1).g_loss(_hand_nets(), b)
+    x_fake = b.x_src + b.z_g[:, :1, None, None]
+    color = (x_fake.mean(dim=(2, 3)) - b.x_src.mean(dim=(2, 3))).abs().mean()
+    torch.testing.assert_close(logs["G/color"], color)
+    torch.testing.assert_close(loss, plain_loss + 2.0 * color)
 
 
 @pytest.mark.parametrize("kind", ["hinge", "log"])

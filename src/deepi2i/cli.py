@@ -933,6 +933,13 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lambda-adv", type=float, help=f"weight of the adversarial term (default {tc('lambda_adv')})")
     p.add_argument("--lambda-rec", type=float, help=f"weight of the reconstruction term (default {tc('lambda_rec')})")
     p.add_argument(
+        "--lambda-color",
+        type=float,
+        help="weight of our colour term: L1 between input and translation average-pooled to "
+        f"--color-grid cells a side; not the paper's (default {tc('lambda_color')}: off)",
+    )
+    p.add_argument("--color-grid", type=int, help=f"cells per side of the colour term (default {tc('color_grid')})")
+    p.add_argument(
         "--adaptor-weights",
         metavar="W",
         help="w_l of Eq. 5: one number for every level or per level, e.g. 4:1,8:1,16:0.3,32:0.1 "
@@ -1005,6 +1012,8 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "rec_weights": _level_weights(getattr(args, "rec_weights", None), "--rec-weights", allow_scalar=False),
         "lambda_adv": getattr(args, "lambda_adv", None),
         "lambda_rec": getattr(args, "lambda_rec", None),
+        "lambda_color": getattr(args, "lambda_color", None),
+        "color_grid": getattr(args, "color_grid", None),
         "channels_last": args.channels_last or None,
         "tf32": args.tf32 or None,
         "compile": args.compile or None,

@@ -1,4 +1,5 @@
-"""The paper's loss terms (Eqs. 1, 3, 4) as plain functions of logits and features.
+"""The paper's loss terms (Eqs. 1, 3, 4) as plain functions of logits and features, plus one term
+of ours (`color_loss`, off unless asked for; docs/deviations.md).
 
 Conventions: discriminator logits are [B]; feature pyramids are {resolution: [B, C, r, r]}.
 """
@@ -57,3 +58,16 @@ def reconstruction_loss(
     if total is None:
         raise ValueError("no feature levels given")
     return total
+
+
+def color_loss(fake: Tensor, src: Tensor, grid: int = 4) -> Tensor:
+    """mean |pool(ŷ) - pool(x)| over a `grid` x `grid` average-pooled image: the input's colours and
+    coarse layout, each translation against its own input (not the paper's; docs/deviations.md).
+
+    Why: Eq. 3 compares discriminator features, which carry little colour, so a translation drew
+    its own colours. Pooled to a few cells, the term says which colours sit where without dictating
+    the silhouette the target class needs. Images [B, 3, R, R] -> cells [B, 3, grid, grid].
+    """
+    if fake.shape != src.shape:
+        raise ValueError(f"translation {list(fake.shape)} vs input {list(src.shape)}: shapes must match")
+    return F.l1_loss(F.adaptive_avg_pool2d(fake, grid), F.adaptive_avg_pool2d(src, grid))

@@ -89,6 +89,8 @@ class TrainConfig:
     rec_weights: Mapping[int, float] | None = None  # None: 0.1 per level, 0.01 at the highest resolution
     lambda_adv: float = 1.0
     lambda_rec: float = 1.0
+    lambda_color: float = 0.0  # our colour term (losses.color_loss; not the paper's): 0 = off
+    color_grid: int = 4  # cells per side of the colour term's pooled images
     ortho_reg: float = 0.0  # BigGAN's orthogonal regularisation of G (1e-4 in BigGAN-PyTorch's scripts)
     ema_decay: float | None = None  # EMA of the generator (None: off)
     ema_start_kimg: float = 0.0  # before this the EMA copies the generator
@@ -135,6 +137,10 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.class_rows is not None and len(self.class_rows) != self.model.n_classes:
             raise ValueError(f"class_rows has {len(self.class_rows)} entries for {self.model.n_classes} classes")
+        if self.lambda_color < 0 or self.color_grid < 1:
+            raise ValueError(
+                f"lambda_color must be >= 0 and color_grid >= 1, got {self.lambda_color}, {self.color_grid}"
+            )
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
@@ -184,6 +190,8 @@ class TrainConfig:
             "rec_weights": _optional(_LEVEL_WEIGHTS),
             "lambda_adv": _FLOAT,
             "lambda_rec": _FLOAT,
+            "lambda_color": _FLOAT,
+            "color_grid": _INT,
             "ortho_reg": _FLOAT,
             "ema_decay": _optional(_FLOAT),
             "ema_start_kimg": _FLOAT,

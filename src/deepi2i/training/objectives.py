@@ -122,7 +122,8 @@ class PretrainObjective:
 
 @dataclass(frozen=True)
 class TranslationObjective:
-    """DeepI2I, Eq. 4: lambda_adv * L_adv + lambda_rec * L_rec on the generator side, L_adv for D."""
+    """DeepI2I, Eq. 4: lambda_adv * L_adv + lambda_rec * L_rec on the generator side, L_adv for D
+    (+ lambda_color * our colour term when asked for)."""
 
     model: DeepI2IConfig
     rec_weights: Mapping[int, float]
@@ -130,6 +131,8 @@ class TranslationObjective:
     rec_distance: str = "l1"
     lambda_adv: float = 1.0
     lambda_rec: float = 1.0
+    lambda_color: float = 0.0  # our colour term (losses.color_loss); 0: the paper's objective
+    color_grid: int = 4
 
     def prepare(self, nets: TrainingNetworks, b: Batch, frozen: Collection[str]) -> Batch:
         """The batch with Υ(x_src) computed once when the encoder is frozen (the D and G steps share it)."""
@@ -170,4 +173,9 @@ class TranslationObjective:
             self.rec_distance,
         )
         loss = self.lambda_adv * adv + self.lambda_rec * rec
-        return loss, {"G/loss": loss.detach(), "G/adv": adv.detach(), "G/rec": rec.detach()}
+        logs = {"G/adv": adv.detach(), "G/rec": rec.detach()}
+        if self.lambda_color:
+            color = losses.color_loss(x_fake.float(), b.x_src.float(), self.color_grid)
+            loss = loss + self.lambda_color * color
+            logs["G/color"] = color.detach()
+        return loss, {"G/loss": loss.detach(), **logs}

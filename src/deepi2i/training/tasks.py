@@ -97,6 +97,8 @@ class TranslationTask(Task):
             rec_distance=config.rec_distance,
             lambda_adv=config.lambda_adv,
             lambda_rec=config.lambda_rec,
+            lambda_color=config.lambda_color,
+            color_grid=config.color_grid,
         )
 
     @torch.no_grad()
