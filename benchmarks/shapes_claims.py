@@ -106,9 +106,10 @@ CANDIDATES: tuple[Candidate, ...] = (
         "color-ema",
         "the preset + our colour term (λ_color 1, 4×4 cells) + EMA of G (decay 0.999)",
         ("--lambda-color", "1", "--color-grid", "4", "--ema-decay", "0.999"),
-        (48.0, 96.0, 144.0),
+        (48.0,),
         raw=("color", "the preset + our colour term (λ_color 1, 4×4 cells)"),
     ),
+    Candidate("color5", "the preset + our colour term (λ_color 5, 4×4 cells)", ("--lambda-color", "5")),
 )
 RC_GOAL, CENTRE_GOAL_PX = 90.0, 3.2  # the claims issue's goals: RC >= 90, centre error <= 5% of 64 px
 
