@@ -654,10 +654,15 @@ def recipe_table(p: Plan) -> list[str]:
         "|---|---|---:|" + "---:|" * (len(keys) + 1),
     ]
     found = [(label, seed, kimg, s) for _, label, seed, kimg, n in recipe_runs(p) if (s := load(p, n, recipe=True))]
+    if not found:
+        return []
+    least = min(miss(s) for *_, s in found)
+    chosen = min((s for *_, s in found if miss(s) <= least + MISS_TIE), key=lambda s: s["fg_color_error"])
     for label, seed, kimg, s in found:
         cells = " | ".join(cell([s.get(k)]) for k in keys)
-        lines.append(f"| {label} | {seed} | {kimg:g} | {cells} | {miss(s):.3f} |")
-    return lines if found else []
+        mark = " **(chosen)**" if s is chosen else ""
+        lines.append(f"| {label} | {seed} | {kimg:g} | {cells} | {miss(s):.3f}{mark} |")
+    return lines
 
 
 def stage_ship(p: Plan) -> None:
