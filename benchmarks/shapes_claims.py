@@ -425,6 +425,7 @@ def stage_eval(p: Plan) -> None:
     evaluate(p, untrained, reports / "untrained", ["--name", "untrained (transfer init)"])
     for b in BASELINES:
         evaluate(p, untrained, reports / f"baseline-{b}", ["--baseline", b])
+    evaluate(p, shipped_model(), reports / shipped_report(), ["--name", "the shipped shapes model"])
     for v in p.variants():
         for seed in p.seeds:
             model = run_dir(p, v, seed) / "export"
@@ -434,6 +435,19 @@ def stage_eval(p: Plan) -> None:
                 export = run_dir(p, v, seed) / f"export-{kimg:g}"
                 if (export / "config.json").is_file():
                     evaluate(p, export, reports / name, ["--name", f"{v.name} (seed {seed}, {kimg:g} kimg)"])
+
+
+def shipped_model() -> Path:
+    from deepi2i.pretrained import shipped_path
+
+    return shipped_path("shapes")
+
+
+def shipped_report() -> str:
+    """The shipped model's report name, keyed by its weights (a newly shipped model is scored anew)."""
+    import hashlib
+
+    return "shipped-" + hashlib.sha256((shipped_model() / "generator.safetensors").read_bytes()).hexdigest()[:8]
 
 
 def curve_points(p: Plan, v: Variant, seed: int) -> list[tuple[float, str]]:
@@ -559,14 +573,15 @@ def stage_report(p: Plan) -> Path:
         "| Method | claim | seeds | " + " | ".join(h for _, h in COLUMNS) + " |",
         "|---|---|---|" + "---:|" * len(COLUMNS),
     ]
-    for label, name in [
-        ("input copied (perfect pose, wrong class)", "baseline-copy"),
-        ("ideal translation (re-rendered)", "baseline-ideal"),
-        ("untrained (transfer init, adaptors random)", "untrained"),
+    for label, name, kind in [
+        ("input copied (perfect pose, wrong class)", "baseline-copy", "baseline"),
+        ("ideal translation (re-rendered)", "baseline-ideal", "baseline"),
+        ("untrained (transfer init, adaptors random)", "untrained", "baseline"),
+        ("**the shipped `shapes` model** (the recipe's choice)", shipped_report(), "recipe"),
     ]:
         s = load(p, name)
         if s:
-            lines.append(f"| {label} | baseline | – | " + " | ".join(cell([s.get(k)]) for k, _ in COLUMNS) + " |")
+            lines.append(f"| {label} | {kind} | – | " + " | ".join(cell([s.get(k)]) for k, _ in COLUMNS) + " |")
     for v in p.variants():
         found = [s for seed in p.seeds if (s := load(p, f"{v.slug}-s{seed}"))]
         if found:
@@ -644,6 +659,22 @@ def curve_table(p: Plan) -> list[str]:
     return lines
 
 
+def choose(summaries: list[dict]) -> dict:
+    """The rule: the least miss; within MISS_TIE of it, the lowest foreground colour error."""
+    least = min(miss(s) for s in summaries)
+    return min((s for s in summaries if miss(s) <= least + MISS_TIE), key=lambda s: s["fg_color_error"])
+
+
+def chosen_recipe(p: Plan) -> tuple[Candidate, str, int, float] | None:
+    """(candidate, slug, seed, kimg) of the recipe search's winner among the evaluations found, if any."""
+    runs = [(r, s) for r in recipe_runs(p) if (s := load(p, r[4], recipe=True))]
+    if not runs:
+        return None
+    best = choose([s for _, s in runs])
+    slug, _, seed, kimg, _ = next(r for r, s in runs if s is best)
+    return next(c for c in CANDIDATES if slug in (c.slug, c.raw and c.raw[0])), slug, seed, kimg
+
+
 def recipe_table(p: Plan) -> list[str]:
     """The recipe search on trg-val, one row per candidate and length, with the rule's miss."""
     keys = ("RC", "mFID", "IoU", "center_error_px", "fg_color_error", "bg_color_error")
@@ -656,8 +687,7 @@ def recipe_table(p: Plan) -> list[str]:
     found = [(label, seed, kimg, s) for _, label, seed, kimg, n in recipe_runs(p) if (s := load(p, n, recipe=True))]
     if not found:
         return []
-    least = min(miss(s) for *_, s in found)
-    chosen = min((s for *_, s in found if miss(s) <= least + MISS_TIE), key=lambda s: s["fg_color_error"])
+    chosen = choose([s for *_, s in found])
     for label, seed, kimg, s in found:
         cells = " | ".join(cell([s.get(k)]) for k in keys)
         mark = " **(chosen)**" if s is chosen else ""
@@ -666,20 +696,27 @@ def recipe_table(p: Plan) -> list[str]:
 
 
 def stage_ship(p: Plan) -> None:
-    """Copy the source BigGAN, the seed-0 DeepI2I run and the trg-eval RC classifier into the package
-    (src/deepi2i/weights/), each with a MODEL_CARD.md naming the command that made it."""
+    """Copy into the package (src/deepi2i/weights/), each with a MODEL_CARD.md naming the command that
+    made it: the source BigGAN (when pretrained here, not given by --source), the recipe search's winner
+    (else the seed-0 DeepI2I run) and the trg-eval RC classifier."""
     from deepi2i.metrics.classifier import save_classifier
 
     weights = Path(__file__).resolve().parents[1] / "src" / "deepi2i" / "weights"
-    command = (
-        f"python benchmarks/shapes_claims.py WORK --seeds {','.join(map(str, p.seeds))} --source-kimg {p.source_kimg}"
-    )
-    deepi2i = next(v for v in VARIANTS if v.slug == "deepi2i")
-    shipped = {
-        "shapes-source": (p.work / "source" / "export", f"{command} --stages data,source"),
-        "shapes": (run_dir(p, deepi2i, p.seeds[0]) / "export", f"{command} --only deepi2i --stages data,source,train"),
-    }
-    for name, (export, how) in shipped.items():
+    source = f"--source {p.source}" if p.source else f"--source-kimg {p.source_kimg}"
+    command = f"python benchmarks/shapes_claims.py WORK --seeds {','.join(map(str, p.seeds))} {source}"
+    shipped: dict[str, tuple[Path, str, str]] = {}  # name -> (export, command, note)
+    if p.source is None:
+        shipped["shapes-source"] = (p.work / "source" / "export", f"{command} --stages data,source", "")
+    if (won := chosen_recipe(p)) is not None:
+        c, slug, seed, kimg = won
+        export = p.work / "recipe" / f"{c.slug}-s{seed}" / f"export-{kimg:g}{'-raw' if slug != c.slug else ''}"
+        note = f"The recipe search's choice on trg-val: `{slug}` at {kimg:g} kimg, seed {seed}.\n"
+        shipped["shapes"] = (export, f"{command} --only {c.slug} --stages data,source,recipe", note)
+    else:
+        deepi2i = next(v for v in VARIANTS if v.slug == "deepi2i")
+        export = run_dir(p, deepi2i, p.seeds[0]) / "export"
+        shipped["shapes"] = (export, f"{command} --only deepi2i --stages data,source,train", "")
+    for name, (export, how, note) in shipped.items():
         folder = weights / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -687,7 +724,7 @@ def stage_ship(p: Plan) -> None:
             shutil.copy(f, folder / f.name)
         (folder / "MODEL_CARD.md").write_text(
             f"# {name}\n\nMade by deepi2i's `{how}` (the run's own config.json lists every setting).\n"
-            "Results, data and seeds: docs/results/shapes.md.\n"
+            f"{note}Results, data and seeds: docs/results/shapes.md.\n"
         )
     classifier, names = eval_classifier(p)
     save_classifier(
