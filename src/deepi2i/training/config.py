@@ -251,6 +251,7 @@ class Preset:
     phase1_kimg: float  # translate: the adaptors + discriminator phase
     settings: Mapping[str, Any]  # TrainConfig fields for both tasks
     pretrain_settings: Mapping[str, Any] = field(default_factory=dict)  # pretraining only (wins over `settings`)
+    translate_settings: Mapping[str, Any] = field(default_factory=dict)  # DeepI2I training only (the same)
 
 
 PRESETS: dict[str, Preset] = {
@@ -317,8 +318,8 @@ def train_preset(
     preset = PRESETS[name]
     model = preset.model(n_classes, tuple(class_names) if class_names else None)
     settings = dict(preset.settings)
+    settings.update(preset.pretrain_settings if task == "pretrain" else preset.translate_settings)
     if task == "pretrain":
-        settings.update(preset.pretrain_settings)
         phases = pretrain_phases(float(kimg if kimg is not None else preset.pretrain_kimg))
     elif scratch:
         phases = scratch_phases(float(kimg if kimg is not None else preset.translate_kimg))
