@@ -303,6 +303,16 @@ def export_raw(run: Path, out: Path) -> None:
     model.save_pretrained(out)
 
 
+def raw_of(export: Path) -> Path:
+    """Where `snapshot` keeps the trained generator (not the EMA) of the export at `export`."""
+    return export.with_name(f"{export.name}-raw")
+
+
+def recipe_name(slug: str, seed: int, kimg: float) -> str:
+    """The report name of one recipe evaluation on trg-val."""
+    return f"{slug}-s{seed}-k{kimg:g}"
+
+
 def snapshot(
     p: Plan, out: Path, kimg: float, data: str, seed: int, args: tuple[str, ...], scratch: bool, raw: bool = False
 ) -> Path:
@@ -310,7 +320,7 @@ def snapshot(
     its export kept as out/export-<kimg>; with `raw` also its trained generator (not the EMA) as
     export-<kimg>-raw."""
     export = out / f"export-{kimg:g}"
-    wanted = [export, *([export.with_name(f"{export.name}-raw")] if raw else [])]
+    wanted = [export, *([raw_of(export)] if raw else [])]
     if not all((e / "config.json").is_file() for e in wanted):
         train(p, data, out, seed, args, kimg, scratch)
         shutil.copytree(out / "export", export, dirs_exist_ok=True)
@@ -333,7 +343,7 @@ def stage_train(p: Plan) -> None:
 def recipe_runs(p: Plan) -> list[tuple[str, str, int, float, str]]:
     """(slug, name, seed, kimg, report name) of every recipe evaluation, in training order."""
     return [
-        (slug, name, seed, k * p.scale, f"{slug}-s{seed}-k{k * p.scale:g}")
+        (slug, name, seed, k * p.scale, recipe_name(slug, seed, k * p.scale))
         for c in CANDIDATES
         if p.only is None or c.slug in p.only
         for seed in p.seeds
@@ -351,9 +361,9 @@ def stage_recipe(p: Plan) -> None:
             out = p.work / "recipe" / f"{c.slug}-s{seed}"
             for kimg in (k * p.scale for k in c.kimg):
                 export = snapshot(p, out, kimg, "trg", seed, c.args, scratch=False, raw=c.raw is not None)
-                exports = {c.slug: export, **({c.raw[0]: export.with_name(f"{export.name}-raw")} if c.raw else {})}
+                exports = {c.slug: export, **({c.raw[0]: raw_of(export)} if c.raw else {})}
                 for slug, model in exports.items():
-                    name = f"{slug}-s{seed}-k{kimg:g}"
+                    name = recipe_name(slug, seed, kimg)
                     evaluate(p, model, p.work / "recipe-reports" / name, ["--name", name], "trg-val")
 
 
@@ -712,7 +722,8 @@ def stage_ship(p: Plan) -> None:
         shipped["shapes-source"] = (p.work / "source" / "export", f"{command} --stages data,source", "")
     if (won := chosen_recipe(p)) is not None:
         c, slug, seed, kimg = won
-        export = p.work / "recipe" / f"{c.slug}-s{seed}" / f"export-{kimg:g}{'-raw' if slug != c.slug else ''}"
+        export = p.work / "recipe" / f"{c.slug}-s{seed}" / f"export-{kimg:g}"
+        export = export if slug == c.slug else raw_of(export)
         note = f"The recipe search's choice on trg-val: `{slug}` at {kimg:g} kimg, seed {seed}.\n"
         shipped["shapes"] = (export, f"{command} --only {c.slug} --stages data,source,recipe", note)
     else:
