@@ -115,6 +115,14 @@ CANDIDATES: tuple[Candidate, ...] = (
         raw=("color", "the preset + our colour term (λ_color 1, 4×4 cells)"),
     ),
     Candidate("color5", "the preset + our colour term (λ_color 5, 4×4 cells)", ("--lambda-color", "5"), (48.0, 96.0)),
+    # Added after color5 kept colours but lost class identity (RC 57-59): the cells pin the layout too.
+    Candidate(
+        "palette-ema",
+        "the preset + our palette term (λ_color 5) + EMA of G (decay 0.999)",
+        ("--lambda-color", "5", "--color-term", "palette", "--ema-decay", "0.999"),
+        (48.0, 96.0, 144.0),
+        raw=("palette", "the preset + our palette term (λ_color 5)"),
+    ),
 )
 RC_GOAL, CENTRE_GOAL_PX = 90.0, 3.2  # the claims issue's goals: RC >= 90, centre error <= 5% of 64 px
 

@@ -822,7 +822,15 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
 
 
 def _add_training_commands(sub: argparse._SubParsersAction) -> None:
-    from deepi2i.training.config import ADV_LOSSES, AMP_MODES, PRESETS, REC_DISTANCES, TRANSFERABLE, TrainConfig
+    from deepi2i.training.config import (
+        ADV_LOSSES,
+        AMP_MODES,
+        COLOR_TERMS,
+        PRESETS,
+        REC_DISTANCES,
+        TRANSFERABLE,
+        TrainConfig,
+    )
 
     def tc(name: str) -> Any:  # the TrainConfig default a preset keeps unless it sets the field itself
         return default_of(TrainConfig, name)
@@ -935,10 +943,16 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lambda-color",
         type=float,
-        help="weight of our colour term: L1 between input and translation average-pooled to "
-        f"--color-grid cells a side; not the paper's (default {tc('lambda_color')}: off)",
+        help=f"weight of our colour term (--color-term); not the paper's (default {tc('lambda_color')}: off)",
     )
-    p.add_argument("--color-grid", type=int, help=f"cells per side of the colour term (default {tc('color_grid')})")
+    p.add_argument(
+        "--color-term",
+        choices=COLOR_TERMS,
+        help="cells: L1 between input and translation average-pooled to --color-grid cells a side; "
+        "palette: sliced Wasserstein distance between their pixel colours, wherever the pixels are "
+        f"(default {tc('color_term')})",
+    )
+    p.add_argument("--color-grid", type=int, help=f"cells per side of the cells term (default {tc('color_grid')})")
     p.add_argument(
         "--adaptor-weights",
         metavar="W",
@@ -1013,6 +1027,7 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "lambda_adv": getattr(args, "lambda_adv", None),
         "lambda_rec": getattr(args, "lambda_rec", None),
         "lambda_color": getattr(args, "lambda_color", None),
+        "color_term": getattr(args, "color_term", None),
         "color_grid": getattr(args, "color_grid", None),
         "channels_last": args.channels_last or None,
         "tf32": args.tf32 or None,

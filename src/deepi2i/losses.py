@@ -1,5 +1,5 @@
 """The paper's loss terms (Eqs. 1, 3, 4) as plain functions of logits and features, plus one term
-of ours (`color_loss`, off unless asked for; docs/deviations.md).
+of ours (`color_loss` / `palette_loss`, off unless asked for; docs/deviations.md).
 
 Conventions: discriminator logits are [B]; feature pyramids are {resolution: [B, C, r, r]}.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -71,3 +72,28 @@ def color_loss(fake: Tensor, src: Tensor, grid: int = 4) -> Tensor:
     if fake.shape != src.shape:
         raise ValueError(f"translation {list(fake.shape)} vs input {list(src.shape)}: shapes must match")
     return F.l1_loss(F.adaptive_avg_pool2d(fake, grid), F.adaptive_avg_pool2d(src, grid))
+
+
+# Fixed projection directions of the palette term (deterministic: no RNG draw, so resumes stay exact):
+# the three channels, their sum (brightness) and the three pairwise differences (hue-like axes).
+_PALETTE_DIRECTIONS = F.normalize(
+    torch.tensor([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1], [1, -1, 0], [1, 0, -1], [0, 1, -1]], dtype=torch.float32),
+    dim=1,
+)
+
+
+def palette_loss(fake: Tensor, src: Tensor) -> Tensor:
+    """Sliced Wasserstein-1 distance between the pixel colours of each translation and of its own
+    input, over fixed directions in RGB (not the paper's; docs/deviations.md).
+
+    Why: the cell term (`color_loss`) also says where colours sit, so it fights the new silhouette
+    the target class needs. Sorting the projected pixels forgets where every pixel is: the term
+    keeps the input's palette (and, weakly, how much of each colour) and nothing of its layout.
+    Images [B, 3, R, R] -> projections [B, K, R*R], sorted along the pixels.
+    """
+    if fake.shape != src.shape:
+        raise ValueError(f"translation {list(fake.shape)} vs input {list(src.shape)}: shapes must match")
+    d = _PALETTE_DIRECTIONS.to(device=fake.device, dtype=fake.dtype)
+    proj_fake = torch.einsum("kc,bcn->bkn", d, fake.flatten(2)).sort(dim=-1).values
+    proj_src = torch.einsum("kc,bcn->bkn", d, src.flatten(2)).sort(dim=-1).values
+    return F.l1_loss(proj_fake, proj_src)

@@ -37,6 +37,7 @@ TRANSFERABLE = ("encoder", "generator", "discriminator")  # the networks a BigGA
 TASKS = ("pretrain", "translate")
 ADV_LOSSES = ("hinge", "log")
 REC_DISTANCES = ("l1", "mse")
+COLOR_TERMS = ("cells", "palette")  # our colour terms (losses.color_loss, losses.palette_loss)
 AMP_MODES = ("none", "bf16", "fp16")
 
 
@@ -89,8 +90,9 @@ class TrainConfig:
     rec_weights: Mapping[int, float] | None = None  # None: 0.1 per level, 0.01 at the highest resolution
     lambda_adv: float = 1.0
     lambda_rec: float = 1.0
-    lambda_color: float = 0.0  # our colour term (losses.color_loss; not the paper's): 0 = off
-    color_grid: int = 4  # cells per side of the colour term's pooled images
+    lambda_color: float = 0.0  # our colour term (not the paper's): 0 = off
+    color_term: str = "cells"  # "cells": losses.color_loss | "palette": losses.palette_loss
+    color_grid: int = 4  # cells per side of the cell term's pooled images
     ortho_reg: float = 0.0  # BigGAN's orthogonal regularisation of G (1e-4 in BigGAN-PyTorch's scripts)
     ema_decay: float | None = None  # EMA of the generator (None: off)
     ema_start_kimg: float = 0.0  # before this the EMA copies the generator
@@ -137,6 +139,8 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.class_rows is not None and len(self.class_rows) != self.model.n_classes:
             raise ValueError(f"class_rows has {len(self.class_rows)} entries for {self.model.n_classes} classes")
+        if self.color_term not in COLOR_TERMS:
+            raise ValueError(f"color_term must be one of {', '.join(COLOR_TERMS)}, got {self.color_term!r}")
         if self.lambda_color < 0 or self.color_grid < 1:
             raise ValueError(
                 f"lambda_color must be >= 0 and color_grid >= 1, got {self.lambda_color}, {self.color_grid}"
@@ -191,6 +195,7 @@ class TrainConfig:
             "lambda_adv": _FLOAT,
             "lambda_rec": _FLOAT,
             "lambda_color": _FLOAT,
+            "color_term": _STR,
             "color_grid": _INT,
             "ortho_reg": _FLOAT,
             "ema_decay": _optional(_FLOAT),

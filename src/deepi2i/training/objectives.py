@@ -131,7 +131,8 @@ class TranslationObjective:
     rec_distance: str = "l1"
     lambda_adv: float = 1.0
     lambda_rec: float = 1.0
-    lambda_color: float = 0.0  # our colour term (losses.color_loss); 0: the paper's objective
+    lambda_color: float = 0.0  # our colour term; 0: the paper's objective
+    color_term: str = "cells"  # "cells" (losses.color_loss) | "palette" (losses.palette_loss)
     color_grid: int = 4
 
     def prepare(self, nets: TrainingNetworks, b: Batch, frozen: Collection[str]) -> Batch:
@@ -175,7 +176,10 @@ class TranslationObjective:
         loss = self.lambda_adv * adv + self.lambda_rec * rec
         logs = {"G/adv": adv.detach(), "G/rec": rec.detach()}
         if self.lambda_color:
-            color = losses.color_loss(x_fake.float(), b.x_src.float(), self.color_grid)
+            if self.color_term == "palette":
+                color = losses.palette_loss(x_fake.float(), b.x_src.float())
+            else:
+                color = losses.color_loss(x_fake.float(), b.x_src.float(), self.color_grid)
             loss = loss + self.lambda_color * color
             logs["G/color"] = color.detach()
         return loss, {"G/loss": loss.detach(), **logs}

@@ -98,6 +98,7 @@ class TranslationTask(Task):
             lambda_adv=config.lambda_adv,
             lambda_rec=config.lambda_rec,
             lambda_color=config.lambda_color,
+            color_term=config.color_term,
             color_grid=config.color_grid,
         )
 
