@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from deepi2i.losses import color_loss, d_loss, g_loss, reconstruction_loss
+from deepi2i.losses import color_loss, d_loss, g_loss, palette_loss, reconstruction_loss
 
 
 def test_hinge_terms():
@@ -59,3 +59,28 @@ def test_color_loss_sees_colours_and_place_but_not_the_shape_within_a_cell():
     assert color_loss(src.flip(0), src, grid=2).item() > 0  # each translation against its own input
     with pytest.raises(ValueError, match="shapes must match"):
         color_loss(src[:1], src)
+
+
+def test_palette_loss_sees_colours_and_their_amounts_but_not_where_they_are():
+    src = torch.zeros(2, 3, 8, 8)
+    src[0, 0, :4, :2] = 1.0  # input 0: 8 red pixels (a vertical bar) on black; input 1: all black
+    elsewhere = torch.zeros_like(src)
+    elsewhere[0, 0, 6:, 4:] = 1.0  # 8 red pixels in another place and another shape
+    recoloured = torch.zeros_like(src)
+    recoloured[0, 1, :4, :2] = 1.0  # green instead of red
+    grown = torch.zeros_like(src)
+    grown[0, 0, :4, :4] = 1.0  # twice as much red
+    assert palette_loss(src.clone(), src).item() == 0
+    assert palette_loss(elsewhere, src).item() == 0  # the layout is free: the target's silhouette is its own
+    assert palette_loss(recoloured, src).item() > palette_loss(grown, src).item() > 0
+    assert palette_loss(src.flip(0), src).item() > 0  # each translation against its own input
+    with pytest.raises(ValueError, match="shapes must match"):
+        palette_loss(src[:1], src)
+
+
+def test_palette_loss_of_one_pixel_is_the_mean_projected_colour_difference():
+    """Sorting one pixel does nothing: the term is then mean_k |d_k . (a - b)| over the unit directions."""
+    a, b = torch.tensor([0.5, -0.2, 0.1]), torch.tensor([-0.3, 0.4, 0.0])
+    dirs = torch.tensor([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1], [1, -1, 0], [1, 0, -1], [0, 1, -1]]).float()
+    expected = ((dirs / dirs.norm(dim=1, keepdim=True)) @ (a - b)).abs().mean()
+    torch.testing.assert_close(palette_loss(a.view(1, 3, 1, 1), b.view(1, 3, 1, 1)), expected)

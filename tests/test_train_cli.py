@@ -107,12 +107,18 @@ def test_gpu_speed_flags_are_recorded_in_the_run(shapes: Path, tmp_path: Path, c
     assert "differs in: tf32" in capsys.readouterr().err
 
 
-def test_colour_term_flags_reach_the_run_and_its_log(shapes: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [(["--color-grid", "2"], ("cells", 2)), (["--color-term", "palette"], ("palette", 4))],
+)
+def test_colour_term_flags_reach_the_run_and_its_log(
+    shapes: Path, tmp_path: Path, flags: list[str], expected: tuple[str, int]
+) -> None:
     run = tmp_path / "run"
     args = ["train", "--data", str(shapes / "target"), "--preset", "tiny", "--scratch", "--no-progress"]
-    assert main([*args, "--out", str(run), "--lambda-color", "5", "--color-grid", "2"]) == 0
+    assert main([*args, "--out", str(run), "--lambda-color", "5", *flags]) == 0
     config = json.loads((run / "config.json").read_text())["config"]
-    assert (config["lambda_color"], config["color_grid"]) == (5.0, 2)
+    assert (config["lambda_color"], config["color_term"], config["color_grid"]) == (5.0, *expected)
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert any("G/color" in row and row["G/color"] > 0 for row in logged)
 

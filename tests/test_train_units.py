@@ -95,6 +95,7 @@ def test_partial_transfer_trains_the_random_networks_in_every_phase() -> None:
         ({"transfer": ("adaptors",)}, "transfer"),
         ({"lambda_color": -1.0}, "lambda_color"),
         ({"color_grid": 0}, "color_grid"),
+        ({"color_term": "histogram"}, "color_term"),
     ],
 )
 def test_train_config_rejects_bad_settings(changes: dict, message: str) -> None:
@@ -351,6 +352,11 @@ def test_colour_term_is_added_only_when_asked_for() -> None:
     color = (x_fake.mean(dim=(2, 3)) - b.x_src.mean(dim=(2, 3))).abs().mean()
     torch.testing.assert_close(logs["G/color"], color)
     torch.testing.assert_close(loss, plain_loss + 2.0 * color)
+    loss, logs = _objective(lambda_color=2.0, color_term="palette").g_loss(_hand_nets(), b)
+    palette = losses.palette_loss(x_fake, b.x_src)
+    assert palette > 0
+    torch.testing.assert_close(logs["G/color"], palette)
+    torch.testing.assert_close(loss, plain_loss + 2.0 * palette)
 
 
 @pytest.mark.parametrize("kind", ["hinge", "log"])
