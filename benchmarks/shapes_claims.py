@@ -511,23 +511,28 @@ def stage_extra(p: Plan) -> None:
     inputs = torch.stack([to_uint8(unseen[i][0]) for i in range(len(unseen))])
     seen = ClassFolderDataset(p.work / "trg-eval", 64, "test")
     seen_x = torch.stack([to_uint8(seen[i][0]) for i in range(0, len(seen), 5)])
+    models = [(shipped_report(), shipped_model())] + [
+        (f"{v.slug}-s{seed}", run_dir(p, v, seed) / "export")
+        for v in p.variants()
+        if v.name in ("DeepI2I", "DeepI2I (scratch)")
+        for seed in p.seeds
+        if not curve_pending(p, v, seed)
+    ]
     out: dict[str, dict] = {}
-    for v in [v for v in p.variants() if v.name in ("DeepI2I", "DeepI2I (scratch)")]:
-        for seed in p.seeds:
-            model = run_dir(p, v, seed) / "export"
-            if not model.is_dir():
-                continue
-            t = Translator.from_pretrained(model, device="cpu")
-            names = t.class_names
-            fake = to_uint8(t.translate_tensor(inputs, list(range(len(names))), 1, seed=0)[:, :, 0])
-            row = {"unseen": score(fake, inputs, params, names, (classifier, names_clf))}
-            # diversity: mean distance between classifier features of 2 samples (other z) vs of 2 inputs (same z)
-            samples = to_uint8(t.translate_tensor(seen_x, list(range(len(names))), 2, seed=0))  # [N, T, 2, 3, R, R]
-            with torch.no_grad():
-                f = classifier.features(samples.flatten(0, 2)).view(*samples.shape[:3], -1)
-            row["z_distance"] = float((f[:, :, 0] - f[:, :, 1]).norm(dim=-1).mean())
-            row["input_distance"] = float((f[:, :, 0] - f.roll(1, 0)[:, :, 0]).norm(dim=-1).mean())
-            out[f"{v.slug}-s{seed}"] = row
+    for key, model in models:
+        if not (model / "config.json").is_file():
+            continue
+        t = Translator.from_pretrained(model, device="cpu")
+        names = t.class_names
+        fake = to_uint8(t.translate_tensor(inputs, list(range(len(names))), 1, seed=0)[:, :, 0])
+        row = {"unseen": score(fake, inputs, params, names, (classifier, names_clf))}
+        # diversity: mean distance between classifier features of 2 samples (other z) vs of 2 inputs (same z)
+        samples = to_uint8(t.translate_tensor(seen_x, list(range(len(names))), 2, seed=0))  # [N, T, 2, 3, R, R]
+        with torch.no_grad():
+            f = classifier.features(samples.flatten(0, 2)).view(*samples.shape[:3], -1)
+        row["z_distance"] = float((f[:, :, 0] - f[:, :, 1]).norm(dim=-1).mean())
+        row["input_distance"] = float((f[:, :, 0] - f.roll(1, 0)[:, :, 0]).norm(dim=-1).mean())
+        out[key] = row
     (p.work / "reports" / "extra.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
@@ -615,14 +620,16 @@ def stage_report(p: Plan) -> Path:
     if extra:
         lines += [
             "",
-            "| model | unseen inputs: class acc % | IoU | centre err px | z distance | input distance |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| model | unseen inputs: class acc % | IoU | centre err px | fg colour err "
+            "| z distance | input distance |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for name, r in extra.items():
             u = r["unseen"]
+            label = f"the shipped `shapes` model ({name})" if name.startswith("shipped-") else name
             lines.append(
-                f"| {name} | {u['class_accuracy']:.1f} | {u['iou']:.3f} | {u['center_error_px']:.2f} | "
-                f"{r['z_distance']:.2f} | {r['input_distance']:.2f} |"
+                f"| {label} | {u['class_accuracy']:.1f} | {u['iou']:.3f} | {u['center_error_px']:.2f} | "
+                f"{u['fg_color_error']:.1f} | {r['z_distance']:.2f} | {r['input_distance']:.2f} |"
             )
     lines += curve_table(p)
     lines += recipe_table(p)
