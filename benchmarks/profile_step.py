@@ -28,7 +28,7 @@ def main() -> None:
     spec = importlib.util.spec_from_file_location("speed", Path(__file__).with_name("speed.py"))
     speed = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(speed)  # type: ignore[union-attr]
-    setup = argparse.Namespace(amp="none", channels_last=False, train_ch=16, train_batch=8)
+    setup = argparse.Namespace(amp="none", channels_last=False, compile=False, train_ch=16, train_batch=8)
     config, source, data = speed._train_setup(a.preset, setup, 2 + a.steps)
 
     from deepi2i.training import TranslationTask, fit
