@@ -275,8 +275,10 @@ def train(p: Plan, data: str, out: Path, seed: int, args: tuple[str, ...], kimg:
     src = ["--scratch"] if scratch else ["--source", p.source_export, "--class-map", "names"]
     # --quick: phase 1 scaled with the rest, so that lengthening a quick run changes only its last phase
     phase1 = ["--phase1-kimg", f"{3.2 * p.scale:g}"] if p.quick and not scratch else []
-    # the claims and the recipe search ran without an EMA (the preset's then): kept unless asked for
-    ema = [] if "--ema-decay" in args else ["--no-ema"]
+    # the claims and the recipe search ran without an EMA and without a colour term (the preset's
+    # then): kept unless a run asks for them, so that rows trained later compare with earlier ones
+    pinned = [] if "--ema-decay" in args else ["--no-ema"]
+    pinned += [] if "--lambda-color" in args else ["--lambda-color", "0", "--color-term", "cells"]
     run(
         [
             *DEEPI2I,
@@ -291,7 +293,7 @@ def train(p: Plan, data: str, out: Path, seed: int, args: tuple[str, ...], kimg:
             "--kimg",
             str(kimg),
             *phase1,
-            *ema,
+            *pinned,
             *args,
             *common(p),
         ],

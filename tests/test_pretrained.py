@@ -75,6 +75,7 @@ def test_shipped_translator_changes_the_class_and_keeps_the_place(fresh):
     assert s["copy_class_accuracy"] <= 5.0
     assert s["center_error_px"] <= 5.0  # an output that ignores its input errs by ~10 px
     assert s["iou"] >= 0.4
+    assert s["fg_color_error"] <= 80.0  # the input's colours kept (~40; the model before the palette term: ~115)
 
 
 def test_demo_writes_a_labelled_grid_and_a_summary(tmp_path, capsys):
