@@ -520,9 +520,10 @@ def stage_extra(p: Plan) -> None:
         for seed in p.seeds
         if not curve_pending(p, v, seed)
     ]
-    out: dict[str, dict] = {}
+    written = p.work / "reports" / "extra.json"
+    out: dict[str, dict] = read_json(written)  # scored once, like `evaluate`'s reports
     for key, model in models:
-        if not (model / "config.json").is_file():
+        if key in out or not (model / "config.json").is_file():
             continue
         t = Translator.from_pretrained(model, device="cpu")
         names = t.class_names
@@ -535,7 +536,7 @@ def stage_extra(p: Plan) -> None:
         row["z_distance"] = float((f[:, :, 0] - f[:, :, 1]).norm(dim=-1).mean())
         row["input_distance"] = float((f[:, :, 0] - f.roll(1, 0)[:, :, 0]).norm(dim=-1).mean())
         out[key] = row
-    (p.work / "reports" / "extra.json").write_text(json.dumps(out, indent=2) + "\n")
+    written.write_text(json.dumps(out, indent=2) + "\n")
 
 
 # ---- tables ----------------------------------------------------------------------------------------
