@@ -174,6 +174,9 @@ def test_report_json_holds_the_protocol(runs, shapes, shapes_model):
     for row in rows:
         assert row["translations"] == 8 and row["real_images"] == 9 and row["kid_subset_size"] == 8
         assert row["fid"] >= 0 and 0 <= row["rc"] <= 100 and 0 <= row["fc"] <= 100
+        # the confusion row: every translation got one label, and RC is its diagonal share
+        assert len(row["rc_labels"]) == 2 and sum(row["rc_labels"]) == 8
+        assert row["rc"] == pytest.approx(100 * row["rc_labels"][row["index"]] / 8)
         assert set(row["pose"]) >= {"iou", "center_error_px", "ideal_l1", "empty"}
     s = r["summary"]
     assert s["mFID"] == pytest.approx(np.mean([row["fid"] for row in rows]))
@@ -196,6 +199,14 @@ def test_report_md_shows_the_table_row_the_protocol_and_every_class(runs):
     assert f"torch-fidelity {r['versions']['torch-fidelity']}" in md
     for name in r["data"]["class_names"]:
         assert f"\n| {name} | " in md
+    # where each class's misses went: the other class with its share, or "none"
+    assert "| RC misses went to |" in md
+    names = r["data"]["class_names"]
+    for row in r["per_class"]:
+        other = 1 - row["index"]
+        n = row["rc_labels"][other]
+        expected = f"{names[other]} {100 * n / 8:.0f}%" if n else "none"
+        assert md.split(f"\n| {row['name']} | ")[1].split("\n")[0].endswith(f"| {expected} |")
 
 
 def test_second_run_reuses_the_cache_and_gives_identical_numbers(runs):

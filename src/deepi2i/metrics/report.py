@@ -169,12 +169,26 @@ def markdown_report(report: dict[str, Any]) -> str:
     ]
     rows = report["per_class"]
     cols = [(k, h) for k, h in CLASS_COLUMNS if any(_get(r, k.split(".")) is not None for r in rows)]
+    misses = any(r.get("rc_labels") for r in rows)
     lines += ["", "## Per class", ""]
     lines += _table(
-        ["class"] + [h for _, h in cols],
-        [[r["name"]] + [fmt(_get(r, k.split("."))) for k, _ in cols] for r in rows],
+        ["class"] + [h for _, h in cols] + (["RC misses went to"] if misses else []),
+        [
+            [r["name"]] + [fmt(_get(r, k.split("."))) for k, _ in cols] + ([_rc_misses(r, rows)] if misses else [])
+            for r in rows
+        ],
     )
     return "\n".join(lines) + "\n"
+
+
+def _rc_misses(row: dict[str, Any], rows: Sequence[dict[str, Any]], top: int = 2) -> str:
+    """The classes the RC classifier most often gave a class's translations instead of it: 'circle 12%'."""
+    labels = row.get("rc_labels")
+    if not labels:
+        return "–"
+    total = sum(labels)
+    wrong = sorted(((n, i) for i, n in enumerate(labels) if i != row["index"] and n), reverse=True)[:top]
+    return ", ".join(f"{rows[i]['name']} {100 * n / total:.0f}%" for n, i in wrong) or "none"
 
 
 def check_report_target(out_dir: StrPath, identity: dict[str, Any], overwrite: bool) -> Path:
