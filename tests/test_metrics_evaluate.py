@@ -24,7 +24,7 @@ import torchvision
 from PIL import Image
 
 from deepi2i.cli import main
-from deepi2i.config import tiny
+from deepi2i.config import BigGANConfig, tiny
 from deepi2i.data import (
     MANIFEST_NAME,
     SHAPES_MANIFEST_NAME,
@@ -45,7 +45,9 @@ from deepi2i.metrics import (
     sha256_file,
 )
 from deepi2i.metrics import protocol as protocol_module
+from deepi2i.metrics.classifier import ImageClassifier
 from deepi2i.networks import DeepI2I
+from deepi2i.networks.biggan import BigGAN
 
 R = 32
 COLOURS = {"blue": (40, 50, 220), "green": (30, 200, 40), "red": (220, 30, 30)}
@@ -442,6 +444,59 @@ def test_ideal_baseline_is_perfect_and_copy_baseline_keeps_pose_but_not_shape(sh
     assert copy["summary"]["center_error_px"] < 1.0 and copy["summary"]["fg_color_error"] < 30.0  # edges blend
     assert copy["summary"]["IoU"] < 0.9 and copy["summary"]["ideal_l1"] > 0.0
     assert ideal["config"]["baseline"] == "ideal"
+
+
+@pytest.fixture(scope="module")
+def shapes_source(shapes: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BigGAN export (a transfer source) with the Shapes data's classes."""
+    names = ClassFolderDataset(shapes, R, "train").class_names
+    torch.manual_seed(1)
+    config = tiny(resolution=R, ch=4, n_classes=len(names))
+    source = BigGAN(BigGANConfig(config.generator, config.discriminator, class_names=tuple(names)))
+    return source.save_pretrained(tmp_path_factory.mktemp("source") / "export")
+
+
+def test_a_biggan_source_is_scored_on_its_samples(runs, shapes, shapes_source, tmp_path):
+    """A source's GAN-test: each class's samples G(z, c), z drawn as for a translation, classified by the
+    same cached RC classifier; pose does not apply (no input) and is left out."""
+    cfg = EvalConfig(
+        per_class=6, extractor="classifier", classifier=ClassifierConfig(epochs=1, batch_size=8),
+        metrics=("fid", "kid", "rc"), kid_subsets=5, cache_dir=str(runs["cache"]), device="cpu", batch_size=4,
+    )  # fmt: skip
+    assert "pose" in resolve_metrics(None, shapes) and "pose" not in resolve_metrics(None, shapes, inputs=False)
+    made: list[tuple[int, list[tuple[int, int]]]] = []
+
+    def spy(generator, target, jobs, seed, truncation=None):
+        made.append((target, list(jobs)))
+        return real_generate(generator, target, jobs, seed, truncation)
+
+    real_generate = protocol_module.generate_jobs
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(protocol_module, "generate_jobs", spy)
+        r = evaluate(shapes_source, shapes, tmp_path / "source", cfg, progress=False)
+    # every class's 6 samples, each its own z (job (q, 0)), in batches of 4
+    assert made == [(c, [(q, 0) for q in range(b, min(b + 4, 6))]) for c in range(2) for b in (0, 4)]
+    assert r["protocol"]["metrics"] == ["fid", "kid", "rc"] and r["summary"].get("IoU") is None
+    assert all(row["fid"] >= 0 for row in r["per_class"])
+    assert r["protocol"]["inputs"]["split"] is None and r["model"]["kind"] == "BigGAN"
+    assert r["protocol"]["classifier"]["rc_classifier_from_cache"] is True  # the translations' judge
+
+    source = BigGAN.from_pretrained(shapes_source)
+    z = protocol_module.z_for_outputs(source.generator.config.dim_z_used, cfg.seed, [(0, 0), (1, 0)])
+    expected = protocol_module.to_uint8(source.generator(z, torch.tensor([1, 1])))
+    assert torch.equal(real_generate(source.generator, 1, [(0, 0), (1, 0)], cfg.seed), expected)
+    judge = ImageClassifier.load(next(runs["cache"].glob("classifier-small-*.pt")), "cpu")
+    for row in r["per_class"]:
+        images = protocol_module.generate_jobs(source.generator, row["index"], [(q, 0) for q in range(6)], cfg.seed)
+        labels = judge(images).argmax(dim=1)
+        assert row["rc_labels"] == torch.bincount(labels, minlength=2).tolist()
+    md = (tmp_path / "source" / "report.md").read_text(encoding="utf-8")
+    assert "- inputs: none (a BigGAN export): 6 samples G(z, c) per class" in md
+
+    with pytest.raises(ValueError, match="compares each translation with its input.*--metrics rc"):
+        evaluate(shapes_source, shapes, tmp_path / "pose", dataclasses.replace(cfg, metrics=("rc", "pose")))
+    with pytest.raises(ValueError, match="a BigGAN export is scored on its own samples"):
+        evaluate(shapes_source, shapes, tmp_path / "copy", dataclasses.replace(cfg, metrics=("rc",), baseline="copy"))
 
 
 def test_baselines_are_checked(shapes, shapes_model, colours, colour_model, tmp_path):

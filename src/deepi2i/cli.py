@@ -198,7 +198,12 @@ def _evaluate_flags(p: argparse.ArgumentParser) -> None:
     def clf(name: str) -> Any:
         return default_of(ClassifierConfig, name)
 
-    p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i export folder")
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="EXPORT",
+        help="a DeepI2I export folder or shipped name; a BigGAN export (a transfer source) is scored on its samples",
+    )
     p.add_argument(
         "--data",
         required=True,

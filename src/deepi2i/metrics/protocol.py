@@ -6,6 +6,9 @@ that `deepi2i translate` draws for that input, sample and seed), and each transl
 embedded and classified once; every chosen metric (see `registry.py`) takes each batch from this
 one pass. After the pass the metrics finish (FC trains its classifier on the translations, LPIPS
 draws several samples of a few inputs) and the report is written.
+
+A BigGAN export (a transfer source) is scored the same way with its samples G(z, c) in place of
+translations: how class-specific and realistic the teacher is that DeepI2I starts from.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from deepi2i.checkpoint import read_export_config
 from deepi2i.data import MANIFEST_NAME, SHAPES_MANIFEST_NAME, ClassFolderDataset
 from deepi2i.data.images import to_model_range, to_uint8
 from deepi2i.data.shapes import render_array
@@ -50,6 +54,7 @@ from deepi2i.metrics.registry import (
 from deepi2i.metrics.report import check_report_target, write_report
 from deepi2i.metrics.results import (
     ASSIGNMENT,
+    GENERATION,
     REPORT_FORMAT,
     REPORT_VERSION,
     SUMMARY_KEYS,
@@ -59,6 +64,7 @@ from deepi2i.metrics.results import (
     package_versions,
 )
 from deepi2i.metrics.weights import StrPath, resolve_weights, sha256_file
+from deepi2i.networks.biggan import BigGAN, Generator
 from deepi2i.networks.deepi2i import DeepI2I, z_for_outputs
 from deepi2i.pretrained import resolve_model
 
@@ -97,6 +103,18 @@ def translate_jobs(
     z = z_for_outputs(dim, seed, jobs, truncation).to(dev)
     y = torch.full((len(jobs),), target, dtype=torch.long, device=dev)
     return to_uint8(model.translate(src, y, z))
+
+
+@torch.no_grad()
+def generate_jobs(
+    generator: Generator, target: int, jobs: Sequence[tuple[int, int]], seed: int, truncation: float | None = None
+) -> Tensor:
+    """uint8 samples G(z, target) [len(jobs), 3, R, R] of a BigGAN generator, z drawn per job as for
+    a translation (`z_for_outputs`), so a source is scored under the translation protocol."""
+    dev = next(generator.parameters()).device
+    z = z_for_outputs(generator.config.dim_z_used, seed, jobs, truncation).to(dev)
+    y = torch.full((len(jobs),), target, dtype=torch.long, device=dev)
+    return to_uint8(generator(z, y))
 
 
 def baseline_images(
@@ -366,16 +384,24 @@ def evaluate(
     identity = eval_identity(model, root, cfg)
     # before any work: OUT must be a folder and hold no report of another model, data or protocol
     check_report_target(out, identity, overwrite)
-    names = resolve_metrics(cfg.metrics, root)
+    generation = read_export_config(model)[0] == "BigGAN"
+    names = resolve_metrics(cfg.metrics, root, inputs=not generation)
     chosen = [metric_class(n) for n in names]
     _check_before_work(cfg, chosen, root)
+    if generation and cfg.baseline is not None:
+        raise ValueError("baselines stand in for translations; a BigGAN export is scored on its own samples")
 
     device = resolve_device(cfg.device)
-    i2i = DeepI2I.from_pretrained(model, map_location=device)
-    res = i2i.config.resolution
+    if generation:
+        source = BigGAN.from_pretrained(model, map_location=device)
+        gen = source.config.generator
+        res, n_model, model_names = gen.resolution, gen.n_classes, source.config.class_names
+    else:
+        i2i = DeepI2I.from_pretrained(model, map_location=device)
+        res, n_model, model_names = i2i.config.resolution, i2i.config.n_classes, i2i.config.class_names
     test = load_split(root, res, "test", force_cache=True, progress=progress)
     class_names = test.class_names
-    warnings = check_classes(i2i.config.n_classes, i2i.config.class_names, class_names)
+    warnings = check_classes(n_model, model_names, class_names)
     if len(test) == 0:
         raise ValueError(
             f"{root} has no test split; re-split it with `deepi2i split {root} --resplit --test-fraction 0.1`"
@@ -387,12 +413,19 @@ def evaluate(
 
     inputs = test.cached
     assert inputs is not None
-    eligible = eligible_inputs(list(test.targets), len(class_names), cfg.include_same_class)
+    # a BigGAN's sample q of class c is job (q, 0): its own z, no input
+    eligible = (
+        [list(range(cfg.per_class))] * len(class_names)
+        if generation
+        else eligible_inputs(list(test.targets), len(class_names), cfg.include_same_class)
+    )
     params = None
     if any(m.needs_shapes for m in chosen) or cfg.baseline == "ideal":
         params = shapes_params(root, test)
 
     def translate(target: int, jobs: Sequence[tuple[int, int]]) -> Tensor:
+        if generation:
+            return generate_jobs(source.generator, target, jobs, cfg.seed, cfg.truncation)
         return translate_jobs(i2i, inputs, target, jobs, cfg.seed, cfg.truncation)
 
     def make(target: int, jobs: Sequence[tuple[int, int]]) -> Tensor:
@@ -415,9 +448,10 @@ def evaluate(
     )
     metrics = [m(run) for m in chosen]
     rc_logits = refs.rc.model if refs.rc is not None and any(m.needs_classifier for m in chosen) else None
+    made = "BigGAN samples" if generation else f"translations from {len(test)} test inputs"
     say(
-        f"evaluating {Path(model).name} on {root.name}: {len(class_names)} classes x {cfg.per_class} translations "
-        f"from {len(test)} test inputs, metrics {','.join(names)}, device {device}"
+        f"evaluating {Path(model).name} on {root.name}: {len(class_names)} classes x {cfg.per_class} {made}, "
+        f"metrics {','.join(names)}, device {device}"
     )
     fields = _translate_and_score(run, metrics, make, lambda images: _embed(images, refs.extractor, rc_logits))
 
@@ -433,7 +467,9 @@ def evaluate(
             resolution=res,
             seed=cfg.seed,
             truncation=cfg.truncation,
-            inputs={
+            inputs={"split": None, "count": 0, "include_same_class": None, "assignment": GENERATION}
+            if generation
+            else {
                 "split": "test",
                 "count": len(test),
                 "include_same_class": cfg.include_same_class,
@@ -452,7 +488,12 @@ def evaluate(
             sections=sections,
         ),
         config=identity["config"],
-        model={"path": str(Path(model).resolve()), "resolution": res, "classes": i2i.config.n_classes},
+        model={
+            "path": str(Path(model).resolve()),
+            "kind": "BigGAN" if generation else "DeepI2I",
+            "resolution": res,
+            "classes": n_model,
+        },
         data={
             "root": str(root.resolve()),
             "manifest_sha256": manifest_sha,

@@ -137,18 +137,27 @@ def metric_class(name: str) -> type[Metric]:
     return _METRICS[name]
 
 
-def resolve_metrics(metrics: Sequence[str] | str | None, data_root: StrPath) -> list[str]:
+def resolve_metrics(metrics: Sequence[str] | str | None, data_root: StrPath, inputs: bool = True) -> list[str]:
     """Metric names in canonical order; None/'all' means every metric that applies to the data
-    (pose only on Shapes data, which carries the parameters of its images)."""
+    (pose only on Shapes data, which carries the parameters of its images) and to the model
+    (`inputs` False: a BigGAN's samples, which have no input to keep a pose of)."""
     known = available_metrics()
     if metrics is None or metrics == "all":
-        return [m for m in known if _METRICS[m].unavailable(data_root) is None]
+        return [
+            m for m in known if _METRICS[m].unavailable(data_root) is None and (inputs or not _METRICS[m].needs_shapes)
+        ]
     names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
     unknown = sorted(set(names) - set(known))
     if unknown or not names:
         raise ValueError(f"unknown metric(s) {', '.join(unknown) or '(none given)'}; choose from {','.join(known)}")
     chosen = [m for m in known if m in names]
     for m in chosen:
+        if not inputs and _METRICS[m].needs_shapes:
+            rest = ",".join(n for n in chosen if not _METRICS[n].needs_shapes) or "fid,kid,rc"
+            raise ValueError(
+                f"the {m} metric compares each translation with its input, and a BigGAN export's samples have none; "
+                f"leave it out (--metrics {rest})"
+            )
         reason = _METRICS[m].unavailable(data_root)
         if reason is not None:
             raise ValueError(f"the {m} metric {reason}")

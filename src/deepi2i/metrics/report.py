@@ -113,9 +113,14 @@ def _protocol_lines(r: dict[str, Any]) -> list[str]:
     lines = [
         f"- model: `{r['model']['path']}` ({r['model']['resolution']} px, {r['model']['classes']} classes)",
         f"- data: `{r['data']['root']}` (manifest SHA-256 `{r['data']['manifest_sha256'][:16]}`)",
-        f"- inputs: the {p['inputs']['count']} test-split images"
-        + ("" if p["inputs"]["include_same_class"] else ", excluding those of the target class")
-        + f"; {p['per_class']} translations per target class; seed {p['seed']}, truncation {p['truncation']}",
+        (
+            f"- inputs: none (a BigGAN export): {p['per_class']} samples G(z, c) per class"
+            if p["inputs"]["split"] is None
+            else f"- inputs: the {p['inputs']['count']} test-split images"
+            + ("" if p["inputs"]["include_same_class"] else ", excluding those of the target class")
+            + f"; {p['per_class']} translations per target class"
+        )
+        + f"; seed {p['seed']}, truncation {p['truncation']}",
     ]
     if p.get("extractor"):
         e, ref = p["extractor"], p["real_reference"]

@@ -14,6 +14,7 @@ REPORT_VERSION = 1
 # Table-1 columns every report has (null when not measured), in the report's order; metrics add more.
 SUMMARY_KEYS = ("RC", "FC", "mKIDx100", "mFID", "LPIPS")
 ASSIGNMENT = "translation q of class c: input q mod n, sample q div n (n inputs eligible for c)"
+GENERATION = "BigGAN sample q of class c: G(z, c), z of input q, sample 0 (no inputs)"
 
 
 @dataclass(frozen=True)
