@@ -300,13 +300,14 @@ def _translate_and_score(
     metrics: Sequence[Metric],
     make: Callable[[int, Sequence[tuple[int, int]]], Tensor],
     embed: Callable[[Tensor], tuple[Tensor | None, Tensor | None]],
+    desc: str = "translating + scoring",
 ) -> list[dict[str, Any]]:
     """The one pass: `per_class` translations per class, each embedded once and given to every
     metric; returns each class's per-class fields (metric order)."""
     cfg = run.config
     fields: list[dict[str, Any]] = []
     total = run.n_classes * cfg.per_class
-    with tqdm(total=total, desc="translating + scoring", unit="img", disable=not run.progress) as bar:
+    with tqdm(total=total, desc=desc, unit="img", disable=not run.progress) as bar:
         for c, e in enumerate(run.eligible):
             jobs = [(e[q % len(e)], q // len(e)) for q in range(cfg.per_class)]
             for b in range(0, cfg.per_class, cfg.batch_size):
@@ -453,7 +454,13 @@ def evaluate(
         f"evaluating {Path(model).name} on {root.name}: {len(class_names)} classes x {cfg.per_class} {made}, "
         f"metrics {','.join(names)}, device {device}"
     )
-    fields = _translate_and_score(run, metrics, make, lambda images: _embed(images, refs.extractor, rc_logits))
+    fields = _translate_and_score(
+        run,
+        metrics,
+        make,
+        lambda images: _embed(images, refs.extractor, rc_logits),
+        "sampling + scoring" if generation else "translating + scoring",
+    )
 
     summary, sections = _finish(metrics, fields, cfg, refs)
     report = EvalReport(
