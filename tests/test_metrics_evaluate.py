@@ -41,6 +41,7 @@ from deepi2i.metrics import (
     default_cache_dir,
     evaluate,
     load_report,
+    markdown_report,
     resolve_metrics,
     sha256_file,
 )
@@ -207,8 +208,12 @@ def test_report_md_shows_the_table_row_the_protocol_and_every_class(runs):
     for row in r["per_class"]:
         other = 1 - row["index"]
         n = row["rc_labels"][other]
-        expected = f"{names[other]} {100 * n / 8:.0f}%" if n else "none"
+        expected = f"{names[other]} {100 * n / 8:.0f}%" if n else "none"  # 1 of 8 is 12%: never '<1%' here
         assert md.split(f"\n| {row['name']} | ")[1].split("\n")[0].endswith(f"| {expected} |")
+    # one miss in 200 is not shown as "0%"
+    r["per_class"][0]["rc_labels"] = [199, 1]
+    line = markdown_report(r).split(f"\n| {names[0]} | ")[1].split("\n")[0]
+    assert line.endswith(f"| {names[1]} <1% |")
 
 
 def test_second_run_reuses_the_cache_and_gives_identical_numbers(runs):

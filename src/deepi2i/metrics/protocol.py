@@ -373,8 +373,9 @@ def evaluate(
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the export `model` on the class folder `data`; write OUT/report.json and
-    OUT/report.md and return the report. A BigGAN export is scored on its samples G(z, c). Classifiers and real features are cached (see
-    `default_cache_dir`) so that several models are scored against the very same references."""
+    OUT/report.md and return the report. A BigGAN export is scored on its samples G(z, c).
+    Classifiers and real features are cached (see `default_cache_dir`) so that several models are
+    scored against the very same references."""
     cfg = config or EvalConfig()
     model = resolve_model(model)  # a shipped model's name -> its folder, so the report names real files
     say = log if log is not None else (lambda m: print(m, file=sys.stderr) if progress else None)

@@ -193,7 +193,12 @@ def _rc_misses(row: dict[str, Any], rows: Sequence[dict[str, Any]], top: int = 2
         return "–"
     total = sum(labels)
     wrong = sorted(((n, i) for i, n in enumerate(labels) if i != row["index"] and n), reverse=True)[:top]
-    return ", ".join(f"{rows[i]['name']} {100 * n / total:.0f}%" for n, i in wrong) or "none"
+    return ", ".join(f"{rows[i]['name']} {_percent(100 * n / total)}" for n, i in wrong) or "none"
+
+
+def _percent(value: float) -> str:
+    """'12%', or '<1%' for a share under one percent (not a misleading 0%)."""
+    return f"{value:.0f}%" if value >= 1 else "<1%"
 
 
 def check_report_target(out_dir: StrPath, identity: dict[str, Any], overwrite: bool) -> Path:
