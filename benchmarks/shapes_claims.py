@@ -165,7 +165,15 @@ class Plan:
 
     @property
     def source_export(self) -> str:
-        return self.source or str(self.work / "source" / "export")
+        """--source, else the kept length of the source pretrained here whose samples the src classifier
+        recognises best (GAN-test RC: no target data and no held-out image decides; a tie goes to the
+        shorter), once every kept length is scored (the source stage, before any run uses it)."""
+        if self.source:
+            return self.source
+        lengths = source_lengths(self)
+        scored = [(s["RC"], -k) for k in lengths if (s := load(self, f"source-k{k:g}"))]
+        best = f"export-{-max(scored)[1]:g}" if scored and len(scored) == len(lengths) else "export"
+        return str(self.work / "source" / best)
 
     def variants(self) -> list[Variant]:
         return [v for v in VARIANTS if self.only is None or v.slug in self.only]
@@ -772,7 +780,8 @@ def stage_ship(p: Plan) -> None:
     command = f"python benchmarks/shapes_claims.py WORK --seeds {','.join(map(str, p.seeds))} {source}"
     shipped: dict[str, tuple[Path, str, str]] = {}  # name -> (export, command, note)
     if p.source is None:
-        shipped["shapes-source"] = (p.work / "source" / "export", f"{command} --stages data,source", "")
+        note = f"The best-recognised of the kept lengths: `{Path(p.source_export).name}` (see the source stage).\n"
+        shipped["shapes-source"] = (Path(p.source_export), f"{command} --stages data,source", note)
     if (won := chosen_recipe(p)) is not None:
         c, slug, seed, kimg = won
         export = p.work / "recipe" / f"{c.slug}-s{seed}" / f"export-{kimg:g}"
