@@ -15,8 +15,9 @@ import torch
 from PIL import Image
 
 from deepi2i.cli import main
-from deepi2i.config import tiny
+from deepi2i.config import BigGANConfig, tiny
 from deepi2i.networks import DeepI2I
+from deepi2i.networks.biggan import BigGAN
 from deepi2i.translate import (
     Translator,
     class_file_names,
@@ -305,3 +306,48 @@ def test_cuda_matches_cpu_up_to_float_rounding(export, images):
     cpu = Translator.from_pretrained(export, device="cpu")(run, to="all", samples=2, seed=1, return_tensors=True)
     gpu = Translator.from_pretrained(export, device="cuda")(run, to="all", samples=2, seed=1, return_tensors=True)
     torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def source(export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BigGAN export (a transfer source) with the same classes."""
+    config = DeepI2I.from_pretrained(export).config
+    torch.manual_seed(1)
+    model = BigGAN(BigGANConfig(config.generator, config.discriminator, class_names=NAMES))
+    return model.save_pretrained(tmp_path_factory.mktemp("source"))
+
+
+def test_cli_sample_draws_one_labelled_column_per_class_one_z_per_row(source, tmp_path, capsys):
+    out = tmp_path / "samples.png"
+    assert main(["sample", "--model", str(source), "--classes", "red fox,0", "--rows", "3", "--out", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    grid = read_png(out)
+    pad = 2
+    assert grid.shape == (header_height() + pad + 3 * (R + pad), pad + 2 * (R + pad), 3)
+    # the cell of row 1, column 0 is G(z of output (1, 0), red fox)
+    model = BigGAN.from_pretrained(source)
+    z = latents(model.generator.config.dim_z_used, 2, 1, seed=0)[1]  # [1, dim]
+    with torch.no_grad():
+        expected = to_uint8(model.generator(z, torch.tensor([2])))[0].permute(1, 2, 0).numpy()
+    top = header_height() + pad + (R + pad)
+    assert np.array_equal(grid[top : top + R, pad : pad + R], expected)
+    # the same command, the same pixels; another seed, other pixels; all classes by default
+    common = ["sample", "--model", str(source), "--rows", "3"]
+    main([*common, "--classes", "red fox,0", "--out", str(tmp_path / "s1.png")])
+    main([*common, "--classes", "red fox,0", "--seed", "1", "--out", str(tmp_path / "s2.png")])
+    main([*common, "--out", str(tmp_path / "s3.png")])
+    assert np.array_equal(read_png(tmp_path / "s1.png"), grid)
+    assert not np.array_equal(read_png(tmp_path / "s2.png"), grid)
+    assert read_png(tmp_path / "s3.png").shape[1] == pad + 3 * (R + pad)
+
+
+def test_cli_sample_errors_say_what_to_do(export, source, tmp_path, capsys):
+    assert main(["sample", "--model", str(export), "--out", str(tmp_path / "a.png")]) == 2
+    assert "holds a DeepI2I export, not a BigGAN" in capsys.readouterr().err
+    assert main(["sample", "--model", str(source), "--classes", "doge", "--out", str(tmp_path / "b.png")]) == 2
+    assert "closest matches: 'Dog'" in capsys.readouterr().err
+    assert main(["sample", "--model", str(source), "--out", str(tmp_path / "c.jpg")]) == 2
+    assert "must be a .png file" in capsys.readouterr().err
+    assert main(["sample", "--model", str(source), "--rows", "0", "--out", str(tmp_path / "d.png")]) == 2
+    assert "rows must be >= 1" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -287,11 +287,12 @@ def load_export(directory: str | Path, expect: type | None = None, map_location:
         raise ValueError(f"{directory} holds a {kind} export, but no {kind} model is defined (import its module first)")
     model = build_empty(_MODELS[kind], config)
     if expect is not None and not isinstance(model, expect):
-        hint = (
-            f": a BigGAN is a transfer source; train DeepI2I from it with `deepi2i train --source {directory} ...`"
-            if kind == "BigGAN"
-            else ""
-        )
+        hints = {
+            "BigGAN": ": a BigGAN is a transfer source; train DeepI2I from it with "
+            f"`deepi2i train --source {directory} ...`",
+            "DeepI2I": ": a DeepI2I model translates images; use `deepi2i translate` (or `evaluate`) with it",
+        }
+        hint = hints.get(kind, "")
         raise ValueError(f"{directory} holds a {kind} export, not a {expect.__name__}{hint}")
     for name, net in model.networks().items():
         path = Path(directory) / f"{name}.safetensors"

@@ -411,6 +411,10 @@ def _add_translate_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i (or BigGAN) export folder")
     p.set_defaults(func=_cmd_classes)
 
+    p = sub.add_parser("sample", help="a grid of a BigGAN export's samples: does the transfer source draw its classes?")
+    p.defer(_sample_flags)
+    p.set_defaults(func=_cmd_sample)
+
     p = sub.add_parser("interpolate", help="interpolate the class embedding from A to B for one input (App. D)")
     p.defer(_interpolate_flags)
     p.set_defaults(func=_cmd_interpolate)
@@ -464,6 +468,28 @@ def _translate_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grid", action="store_true", help="also write DIR/grid.png: inputs, then their translations")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _model_options(p, translate_files)
+
+
+def _sample_flags(p: argparse.ArgumentParser) -> None:
+    """sample's flags, their defaults sample_file's."""
+    from deepi2i.translate import sample_file
+
+    p.add_argument("--model", required=True, metavar="EXPORT", help="a BigGAN export folder or shipped name")
+    p.add_argument(
+        "--classes", action="append", metavar="CLASSES", help=_TARGETS_HELP.replace("target ", "") + " (default all)"
+    )
+    p.add_argument("--rows", type=int, default=default_of(sample_file, "rows"), help="z vectors (default %(default)s)")
+    p.add_argument("--out", default="samples.png", metavar="FILE.png", help="grid to write (default samples.png)")
+    p.add_argument("--seed", type=int, default=default_of(sample_file, "seed"), help="seed of the z draws")
+    p.add_argument("--truncation", type=float, default=None, help="sample z from a normal truncated to [-T, T]")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
+
+
+def _cmd_sample(args: argparse.Namespace) -> None:
+    from deepi2i.translate import sample_file
+
+    out = sample_file(args.model, args.out, args.classes or "all", args.rows, args.seed, args.truncation, args.device)
+    print(f"wrote {out}")
 
 
 def _interpolate_flags(p: argparse.ArgumentParser) -> None:

@@ -35,6 +35,7 @@ from deepi2i.data.images import load_image_uint8, resize_center_crop, to_model_r
 from deepi2i.data.manifest import walk_tree
 from deepi2i.device import resolve_device
 from deepi2i.networks import DeepI2I
+from deepi2i.networks.biggan import BigGAN
 from deepi2i.networks.deepi2i import (  # the z rule lives beside sample_z; translate re-exports it
     check_truncation,
     latent,
@@ -44,6 +45,7 @@ from deepi2i.networks.deepi2i import latents as latents  # re-exported: the publ
 from deepi2i.visualize import (
     interpolation_labels,
     interpolation_strip,
+    labelled_grid,
     save_gif,
     to_pil,
     to_uint8,
@@ -528,6 +530,45 @@ def interpolate_file(
     atomic_write(out, lambda f: strip.save(f, format="PNG"))  # never half-written, never through a symlink
     gif_path = save_gif(frames, out.with_suffix(".gif"), gif_ms) if gif else None
     return out, gif_path
+
+
+@torch.no_grad()
+def source_samples(
+    source: BigGAN, classes: Sequence[int], rows: int = 8, seed: int = 0, truncation: float | None = None
+) -> Tensor:
+    """uint8 [rows, len(classes), 3, R, R]: row r is G(z_r, c) for each class c, with z_r the z that
+    sample 0 of input r gets everywhere else (`z_for_outputs`), so a row compares classes at one z."""
+    if rows < 1:
+        raise ValueError(f"rows must be >= 1, got {rows}")
+    g = source.generator
+    dev = next(g.parameters()).device
+    z = z_for_outputs(g.config.dim_z_used, seed, [(r, 0) for r in range(rows)], truncation).to(dev)  # [rows, dim]
+    y = torch.tensor(list(classes), dtype=torch.long, device=dev)
+    out = torch.stack([to_uint8(g(z[r : r + 1].expand(len(y), -1), y)) for r in range(rows)])
+    return out.cpu()  # [rows, K, 3, R, R]
+
+
+def sample_file(
+    model: StrPath,
+    out: StrPath,
+    classes: ClassSpec = "all",
+    rows: int = 8,
+    seed: int = 0,
+    truncation: float | None = None,
+    device: str | None = None,
+) -> Path:
+    """Write a labelled grid of a BigGAN export's samples (one column per class, one z per row): the
+    picture that says whether a transfer source draws its classes before DeepI2I is trained from it."""
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out must be a .png file, got {out}")
+    check_truncation(truncation)
+    source = BigGAN.from_pretrained(model, map_location=resolve_device(device))
+    chosen = resolve_classes(classes, source.class_names, model_path=model)
+    cells = source_samples(source, chosen, rows, seed, truncation)
+    grid = labelled_grid(cells, [(source.class_names[c], 1) for c in chosen])
+    atomic_write(out, lambda f: grid.save(f, format="PNG"))
+    return out
 
 
 def tsne_files(
