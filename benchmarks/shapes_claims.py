@@ -772,7 +772,7 @@ def recipe_table(p: Plan) -> list[str]:
 def stage_ship(p: Plan) -> None:
     """Copy into the package (src/deepi2i/weights/), each with a MODEL_CARD.md naming the command that
     made it: the source BigGAN (when pretrained here, not given by --source), the recipe search's winner
-    (else the seed-0 DeepI2I run) and the trg-eval RC classifier."""
+    (else the seed-0 DeepI2I run, if either exists) and the trg-eval RC classifier."""
     from deepi2i.metrics.classifier import save_classifier
 
     weights = Path(__file__).resolve().parents[1] / "src" / "deepi2i" / "weights"
@@ -788,10 +788,13 @@ def stage_ship(p: Plan) -> None:
         export = export if slug == c.slug else raw_of(export)
         note = f"The recipe search's choice on trg-val: `{slug}` at {kimg:g} kimg, seed {seed}.\n"
         shipped["shapes"] = (export, f"{command} --only {c.slug} --stages data,source,recipe", note)
-    else:
-        deepi2i = next(v for v in VARIANTS if v.slug == "deepi2i")
-        export = run_dir(p, deepi2i, p.seeds[0]) / "export"
+    elif (export := run_dir(p, next(v for v in VARIANTS if v.slug == "deepi2i"), p.seeds[0]) / "export").is_dir():
         shipped["shapes"] = (export, f"{command} --only deepi2i --stages data,source,train", "")
+    else:
+        print("  no DeepI2I model in WORK yet (neither a recipe evaluation nor a deepi2i run): `shapes` stays as it is")
+    missing = [str(export) for export, _, _ in shipped.values() if not (export / "config.json").is_file()]
+    if missing:  # checked before anything shipped is replaced
+        sys.exit(f"cannot ship: no export at {', '.join(missing)}")
     for name, (export, how, note) in shipped.items():
         folder = weights / name
         shutil.rmtree(folder, ignore_errors=True)
