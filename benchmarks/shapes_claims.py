@@ -631,10 +631,10 @@ def cell(values: list[float]) -> str:
 
 def source_rows(p: Plan) -> list[tuple[str, str, str]]:
     """(label, report name, kind) of each scored source: the one given by --source, or each length."""
-    names = sorted((r.name for r in (p.work / "reports").glob("source*")), key=lambda n: float(n[8:] or 0))
+    kimg = {r.name: r.name.removeprefix("source").removeprefix("-k") for r in (p.work / "reports").glob("source*")}
     return [
-        (f"source BigGAN{f', {n[8:]} kimg' if n[8:] else ''}: its samples, on its own data (src)", n, "source")
-        for n in names
+        (f"source BigGAN{f', {k} kimg' if k else ''}: its samples, on its own data (src)", n, "source")
+        for n, k in sorted(kimg.items(), key=lambda nk: float(nk[1] or 0))
     ]
 
 

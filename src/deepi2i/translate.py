@@ -38,6 +38,7 @@ from deepi2i.networks import DeepI2I
 from deepi2i.networks.biggan import BigGAN
 from deepi2i.networks.deepi2i import (  # the z rule lives beside sample_z; translate re-exports it
     check_truncation,
+    generate,
     latent,
     z_for_outputs,
 )
@@ -540,12 +541,9 @@ def source_samples(
     sample 0 of input r gets everywhere else (`z_for_outputs`), so a row compares classes at one z."""
     if rows < 1:
         raise ValueError(f"rows must be >= 1, got {rows}")
-    g = source.generator
-    dev = next(g.parameters()).device
-    z = z_for_outputs(g.config.dim_z_used, seed, [(r, 0) for r in range(rows)], truncation).to(dev)  # [rows, dim]
-    y = torch.tensor(list(classes), dtype=torch.long, device=dev)
-    out = torch.stack([to_uint8(g(z[r : r + 1].expand(len(y), -1), y)) for r in range(rows)])
-    return out.cpu()  # [rows, K, 3, R, R]
+    outputs = [(r, 0) for r in range(rows)]
+    columns = [to_uint8(generate(source.generator, c, outputs, seed, truncation)).cpu() for c in classes]
+    return torch.stack(columns, dim=1)  # [rows, K, 3, R, R]
 
 
 def sample_file(

@@ -65,7 +65,7 @@ from deepi2i.metrics.results import (
 )
 from deepi2i.metrics.weights import StrPath, resolve_weights, sha256_file
 from deepi2i.networks.biggan import BigGAN, Generator
-from deepi2i.networks.deepi2i import DeepI2I, z_for_outputs
+from deepi2i.networks.deepi2i import DeepI2I, generate, z_for_outputs
 from deepi2i.pretrained import resolve_model
 
 # Names that lived here before the job was split into modules; code and tests import them from here.
@@ -110,11 +110,8 @@ def generate_jobs(
     generator: Generator, target: int, jobs: Sequence[tuple[int, int]], seed: int, truncation: float | None = None
 ) -> Tensor:
     """uint8 samples G(z, target) [len(jobs), 3, R, R] of a BigGAN generator, z drawn per job as for
-    a translation (`z_for_outputs`), so a source is scored under the translation protocol."""
-    dev = next(generator.parameters()).device
-    z = z_for_outputs(generator.config.dim_z_used, seed, jobs, truncation).to(dev)
-    y = torch.full((len(jobs),), target, dtype=torch.long, device=dev)
-    return to_uint8(generator(z, y))
+    a translation, so a source is scored under the translation protocol."""
+    return to_uint8(generate(generator, target, jobs, seed, truncation))
 
 
 def baseline_images(

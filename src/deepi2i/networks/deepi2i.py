@@ -60,6 +60,20 @@ def z_for_outputs(dim: int, seed: int, outputs: Sequence[tuple[int, int]], trunc
     return torch.stack([latent(dim, seed, i, k, truncation) for i, k in outputs])
 
 
+def generate(
+    generator: Generator,
+    target: int,
+    outputs: Sequence[tuple[int, int]],
+    seed: int,
+    truncation: float | None = None,
+) -> Tensor:
+    """A BigGAN generator's samples G(z, target) in [-1, 1], [len(outputs), 3, R, R], with the z each
+    (input index, sample) pair gets in a translation: a source is sampled by the translation z rule."""
+    dev = next(generator.parameters()).device
+    z = z_for_outputs(generator.config.dim_z_used, seed, outputs, truncation).to(dev)
+    return generator(z, torch.full((len(outputs),), target, dtype=torch.long, device=dev))
+
+
 def latents(dim: int, n_inputs: int, samples: int, seed: int, truncation: float | None = None) -> Tensor:
     """z [n_inputs, samples, dim]: what every translation call uses for these inputs and samples."""
     z = torch.empty(n_inputs, samples, dim)
