@@ -501,9 +501,7 @@ def shipped_model() -> Path:
 
 def shipped_report() -> str:
     """The shipped model's report name, keyed by its weights (a newly shipped model is scored anew)."""
-    import hashlib
-
-    return "shipped-" + hashlib.sha256((shipped_model() / "generator.safetensors").read_bytes()).hexdigest()[:8]
+    return f"shipped-{weights_tag(shipped_model())}"
 
 
 def curve_points(p: Plan, v: Variant, seed: int) -> list[tuple[float, str]]:
@@ -586,22 +584,42 @@ COLUMNS = (
 )
 
 
-# Every evaluated run's report is also kept in the repository (docs/results/shapes-runs/NAME.json), so the
-# tables can be rebuilt after WORK is gone: a work folder lives on one machine, the measurements should not.
+# Every evaluated run's report is also kept in the repository, so the tables can be rebuilt after WORK is
+# gone: a work folder lives on one machine, the measurements should not. The scores of the source pretrained
+# here go to RECORDS/source-k<kimg>.json (they choose the teacher); everything trained from a source goes under RECORDS/teacher-<hash>/, keyed by that
+# source's generator weights, so runs from two teachers never mix in one table or replace each other.
 RECORDS = Path(__file__).resolve().parents[1] / "docs" / "results" / "shapes-runs"
+
+
+def weights_tag(export: str | Path) -> str:
+    """The first 8 hex digits of an export's (or shipped name's) generator weights: who it is, by content."""
+    import hashlib
+
+    from deepi2i.pretrained import resolve_model
+
+    return hashlib.sha256((resolve_model(export) / "generator.safetensors").read_bytes()).hexdigest()[:8]
+
+
+def teacher_records(p: Plan) -> Path | None:
+    """RECORDS/teacher-<hash> of WORK's source (None before the source exists, or in a quick run)."""
+    try:
+        return None if p.quick else RECORDS / f"teacher-{weights_tag(p.source_export)}"
+    except FileNotFoundError:
+        return None
 
 
 def keep_records(p: Plan) -> None:
     """Copy WORK's reports (report.json per run, extra.json) into RECORDS; quick runs are never kept."""
-    if p.quick:
+    if (teacher := teacher_records(p)) is None:
         return
-    for reports, records in [(p.work / "reports", RECORDS), (p.work / "recipe-reports", RECORDS / "recipe")]:
-        records.mkdir(parents=True, exist_ok=True)
+    for reports, records in [(p.work / "reports", teacher), (p.work / "recipe-reports", teacher / "recipe")]:
         for report in sorted(reports.glob("*/report.json")):
-            shutil.copy(report, records / f"{report.parent.name}.json")
-    rows = read_json(RECORDS / "extra.json") | read_json(p.work / "reports" / "extra.json")
+            kept = RECORDS if report.parent.name.startswith("source-k") else records
+            kept.mkdir(parents=True, exist_ok=True)
+            shutil.copy(report, kept / f"{report.parent.name}.json")
+    rows = read_json(teacher / "extra.json") | read_json(p.work / "reports" / "extra.json")
     if rows:
-        (RECORDS / "extra.json").write_text(json.dumps(rows, indent=2) + "\n")
+        (teacher / "extra.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict:
@@ -610,9 +628,14 @@ def read_json(path: Path) -> dict:
 
 def load(p: Plan, name: str, recipe: bool = False) -> dict | None:
     """The summary of run NAME's report (a recipe evaluation on trg-val if `recipe`): from WORK, else
-    from RECORDS (unless --quick), else None."""
-    reports, records = (p.work / "recipe-reports", RECORDS / "recipe") if recipe else (p.work / "reports", RECORDS)
-    for path in [reports / name / "report.json", *([] if p.quick else [records / f"{name}.json"])]:
+    from the records (unless --quick): RECORDS for the source's own scores, else WORK's teacher's folder."""
+    reports = p.work / ("recipe-reports" if recipe else "reports")
+    paths = [reports / name / "report.json"]
+    if name.startswith("source-k") and not p.quick:  # a length of the source pretrained here: picks the teacher
+        paths.append(RECORDS / f"{name}.json")
+    elif (teacher := teacher_records(p)) is not None:
+        paths.append(teacher / ("recipe" if recipe else "") / f"{name}.json")
+    for path in paths:
         if report := read_json(path):
             return report["summary"]
     return None
@@ -662,7 +685,8 @@ def stage_report(p: Plan) -> Path:
                 + " | ".join(cell([s.get(k) for s in found]) for k, _ in COLUMNS)
                 + " |"
             )
-    extra = read_json(p.work / "reports" / "extra.json" if p.quick else RECORDS / "extra.json")  # kept: merged
+    teacher = teacher_records(p)
+    extra = read_json(p.work / "reports" / "extra.json" if teacher is None else teacher / "extra.json")  # merged
     if extra:
         lines += [
             "",
