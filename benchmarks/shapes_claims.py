@@ -586,8 +586,9 @@ COLUMNS = (
 
 # Every evaluated run's report is also kept in the repository, so the tables can be rebuilt after WORK is
 # gone: a work folder lives on one machine, the measurements should not. The scores of the source pretrained
-# here go to RECORDS/source-k<kimg>.json (they choose the teacher); everything trained from a source goes under RECORDS/teacher-<hash>/, keyed by that
-# source's generator weights, so runs from two teachers never mix in one table or replace each other.
+# here go to RECORDS/source-k<kimg>.json (they choose the teacher); everything trained from a source goes
+# under RECORDS/teacher-<hash>/, keyed by that source's generator weights, so runs from two teachers never
+# mix in one table or replace each other.
 RECORDS = Path(__file__).resolve().parents[1] / "docs" / "results" / "shapes-runs"
 
 
