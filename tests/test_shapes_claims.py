@@ -1,0 +1,75 @@
+"""The claims benchmark's bookkeeping: kept reports are keyed by teacher, and the recipe rule picks as stated."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "shapes_claims.py"
+
+
+@pytest.fixture(scope="module")
+def claims():
+    spec = importlib.util.spec_from_file_location("shapes_claims", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["shapes_claims"] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["shapes_claims"]
+
+
+def _source(folder: Path, content: bytes) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "generator.safetensors").write_bytes(content)
+    return folder
+
+
+def _plan(claims, work: Path, source: Path):
+    return claims.Plan(
+        work=work, quick=False, seeds=(0,), only=None, source_kimg=288.0, train_kimg=48.0, per_class=200,
+        source=str(source),
+    )  # fmt: skip
+
+
+def _report(work: Path, name: str, rc: float) -> None:
+    folder = work / "reports" / name
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps({"summary": {"RC": rc}}))
+
+
+def test_records_of_two_teachers_never_mix(claims, tmp_path, monkeypatch):
+    monkeypatch.setattr(claims, "RECORDS", tmp_path / "records")
+    old = _plan(claims, tmp_path / "work-old", _source(tmp_path / "old", b"old teacher"))
+    new = _plan(claims, tmp_path / "work-new", _source(tmp_path / "new", b"new teacher"))
+    _report(old.work, "deepi2i-s0", 60.0)
+    _report(new.work, "deepi2i-s0", 80.0)
+    _report(new.work, "source-k288", 96.0)
+    claims.keep_records(old)
+    claims.keep_records(new)
+
+    assert claims.teacher_records(old) != claims.teacher_records(new)
+    kept = sorted(p.relative_to(tmp_path / "records").as_posix() for p in (tmp_path / "records").rglob("*.json"))
+    assert kept == sorted(
+        [f"{claims.teacher_records(t).name}/deepi2i-s0.json" for t in (old, new)] + ["source-k288.json"]
+    )
+    # once the work folders are gone, each plan reads back its own teacher's run, and the source's own scores
+    for plan in (old, new):
+        for report in (plan.work / "reports").glob("*/report.json"):
+            report.unlink()
+    assert claims.load(old, "deepi2i-s0")["RC"] == 60.0
+    assert claims.load(new, "deepi2i-s0")["RC"] == 80.0
+    assert claims.load(old, "source-k288")["RC"] == 96.0
+
+
+def test_recipe_rule_least_miss_then_colour(claims):
+    far = {"RC": 70.0, "center_error_px": 2.0, "fg_color_error": 10.0}
+    near = {"RC": 89.0, "center_error_px": 2.0, "fg_color_error": 60.0}
+    near_better_colour = {"RC": 88.0, "center_error_px": 3.0, "fg_color_error": 40.0}
+    assert claims.miss(near) == pytest.approx(1 / 90)
+    assert claims.choose([far, near]) is near  # the least miss wins however bad its colours
+    # within MISS_TIE of the least miss, the lower foreground colour error wins
+    assert claims.choose([far, near, near_better_colour]) is near_better_colour
