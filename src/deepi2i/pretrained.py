@@ -13,7 +13,7 @@ from pathlib import Path
 
 # name -> what it is (shown by errors and `deepi2i demo --help`)
 SHIPPED: dict[str, str] = {
-    "shapes": "DeepI2I on the Shapes target domain (10 classes, 64 px), transferred from shapes-source",
+    "shapes": "DeepI2I on the Shapes target domain (10 classes, 64 px), transferred from a Shapes source BigGAN",
     "shapes-source": "the Shapes source BigGAN (26 classes, 64 px): a transfer source for `deepi2i train --source`",
 }
 
