@@ -22,6 +22,8 @@ Data (all rendered by `deepi2i shapes`, seeded):
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import math
 import os
@@ -594,11 +596,16 @@ RECORDS = Path(__file__).resolve().parents[1] / "docs" / "results" / "shapes-run
 
 def weights_tag(export: str | Path) -> str:
     """The first 8 hex digits of an export's (or shipped name's) generator weights: who it is, by content."""
-    import hashlib
-
     from deepi2i.pretrained import resolve_model
 
-    return hashlib.sha256((resolve_model(export) / "generator.safetensors").read_bytes()).hexdigest()[:8]
+    path = resolve_model(export) / "generator.safetensors"
+    return _sha256_8(path, path.stat().st_mtime_ns)
+
+
+@functools.cache
+def _sha256_8(path: Path, mtime_ns: int) -> str:
+    """Hashed once per file version: the report stage asks for the teacher at every record it reads."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
 
 
 def teacher_records(p: Plan) -> Path | None:
@@ -609,15 +616,26 @@ def teacher_records(p: Plan) -> Path | None:
         return None
 
 
+def record_path(p: Plan, name: str, recipe: bool = False) -> Path | None:
+    """Where run NAME's report is kept: RECORDS for a length of the source pretrained here (those pick the
+    teacher), else WORK's teacher's folder; None in a quick run or before the source exists."""
+    if p.quick:
+        return None
+    if name.startswith("source-k"):
+        return RECORDS / f"{name}.json"
+    teacher = teacher_records(p)
+    return None if teacher is None else teacher / ("recipe" if recipe else "") / f"{name}.json"
+
+
 def keep_records(p: Plan) -> None:
-    """Copy WORK's reports (report.json per run, extra.json) into RECORDS; quick runs are never kept."""
+    """Copy WORK's reports (report.json per run, extra.json) into the records; quick runs are never kept."""
     if (teacher := teacher_records(p)) is None:
         return
-    for reports, records in [(p.work / "reports", teacher), (p.work / "recipe-reports", teacher / "recipe")]:
-        for report in sorted(reports.glob("*/report.json")):
-            kept = RECORDS if report.parent.name.startswith("source-k") else records
-            kept.mkdir(parents=True, exist_ok=True)
-            shutil.copy(report, kept / f"{report.parent.name}.json")
+    for folder, recipe in (("reports", False), ("recipe-reports", True)):
+        for report in sorted((p.work / folder).glob("*/report.json")):
+            kept = record_path(p, report.parent.name, recipe)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(report, kept)
     rows = read_json(teacher / "extra.json") | read_json(p.work / "reports" / "extra.json")
     if rows:
         (teacher / "extra.json").write_text(json.dumps(rows, indent=2) + "\n")
@@ -629,15 +647,10 @@ def read_json(path: Path) -> dict:
 
 def load(p: Plan, name: str, recipe: bool = False) -> dict | None:
     """The summary of run NAME's report (a recipe evaluation on trg-val if `recipe`): from WORK, else
-    from the records (unless --quick): RECORDS for the source's own scores, else WORK's teacher's folder."""
-    reports = p.work / ("recipe-reports" if recipe else "reports")
-    paths = [reports / name / "report.json"]
-    if name.startswith("source-k") and not p.quick:  # a length of the source pretrained here: picks the teacher
-        paths.append(RECORDS / f"{name}.json")
-    elif (teacher := teacher_records(p)) is not None:
-        paths.append(teacher / ("recipe" if recipe else "") / f"{name}.json")
-    for path in paths:
-        if report := read_json(path):
+    from its record (`record_path`), else None."""
+    kept = record_path(p, name, recipe)
+    for path in [p.work / ("recipe-reports" if recipe else "reports") / name / "report.json", kept]:
+        if path is not None and (report := read_json(path)):
             return report["summary"]
     return None
 
