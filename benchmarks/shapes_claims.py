@@ -127,6 +127,17 @@ CANDIDATES: tuple[Candidate, ...] = (
         (48.0, 96.0, 144.0, 192.0, 240.0),
         raw=("palette", "the preset + our palette term (λ_color 5)"),
     ),
+    # Added in the seventh session, after re-weighting the shipped model's adaptors at translation time
+    # on trg-val (w 1.3 at 4 px and 0.5 at 8 px: RC 77.5 -> 83.6, centre error 2.67 -> 2.80 px): does
+    # training with those weights keep the gain, or does the generator learn the outline back?
+    Candidate(
+        "palette-ema-w",
+        "palette-ema trained with w_l 1.3/0.5/0.3/0.1 at 4/8/16/32 px",
+        ("--lambda-color", "5", "--color-term", "palette", "--ema-decay", "0.999")
+        + ("--adaptor-weights", "4:1.3,8:0.5,16:0.3,32:0.1"),
+        (48.0, 96.0, 144.0),
+        raw=("palette-w", "the preset + our palette term (λ_color 5), w_l 1.3/0.5/0.3/0.1"),
+    ),
 )
 # The source BigGAN pretrained here is kept and scored at these lengths (up to --source-kimg): the src
 # classifier recognised its samples 55% / 86% / 96% of the time (seed 0; 288 kimg is shipped).
