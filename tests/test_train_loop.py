@@ -211,13 +211,16 @@ def assert_identical_runs(a: dict, b: dict) -> None:
     assert torch.equal(a["rng"]["loop"], b["rng"]["loop"])
 
 
-@pytest.mark.parametrize("task_kind", ["translate", "pretrain"])
+@pytest.mark.parametrize("task_kind", ["translate", "pretrain", "translate+augment"])
 def test_resume_after_a_kill_reproduces_the_uninterrupted_run(tmp_path: Path, task_kind: str) -> None:
-    """Stop at step 3 (the last checkpoint is step 2), rerun: identical final state, bit for bit."""
-    config = tiny_config(task_kind, checkpoint_every=2, accumulation=2, ema_decay=0.8)
+    """Stop at step 3 (the last checkpoint is step 2), rerun: identical final state, bit for bit
+    (with augmentation too: its draws come from the loop's seeded stream)."""
+    task, _, extra = task_kind.partition("+")
+    augment = ("translation", "cutout") if extra == "augment" else ()
+    config = tiny_config(task, checkpoint_every=2, accumulation=2, ema_decay=0.8, augment=augment)
 
     def make_task():
-        if task_kind == "translate":
+        if task == "translate":
             return translation_task(config)
         torch.manual_seed(0)
         return PretrainTask(config)
@@ -231,6 +234,19 @@ def test_resume_after_a_kill_reproduces_the_uninterrupted_run(tmp_path: Path, ta
     assert_identical_runs(full_state(tmp_path / "straight"), full_state(killed))
     steps = [json.loads(line)["step"] for line in (killed / "log.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4], "each step is logged once, also across the interruption"
+
+
+def test_augmentation_changes_what_the_discriminator_learns(tmp_path: Path) -> None:
+    """--augment is wired through: the same seed with and without it ends in different weights, and
+    the runs without it draw what they always drew (the generator, trained on un-augmented losses
+    from the same z, starts to differ only through D)."""
+    runs = {}
+    for name, augment in (("plain", ()), ("again", ()), ("augment", ("translation", "cutout"))):
+        fit(translation_task(tiny_config(augment=augment)), tiny_dataset(), tmp_path / name, progress=False)
+        runs[name] = full_state(tmp_path / name)
+    assert_identical_runs(runs["plain"], runs["again"])
+    d_plain, d_aug = runs["plain"]["networks"]["discriminator"], runs["augment"]["networks"]["discriminator"]
+    assert not same_state(d_plain, d_aug)
 
 
 def test_resume_refuses_a_different_configuration(tmp_path: Path) -> None:

@@ -856,6 +856,7 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     from deepi2i.training.config import (
         ADV_LOSSES,
         AMP_MODES,
+        AUGMENTS,
         COLOR_TERMS,
         PRESETS,
         REC_DISTANCES,
@@ -893,6 +894,12 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         )
         p.add_argument("--ema-decay", type=float, help="EMA decay of the generator (exports and grids use the EMA)")
         p.add_argument("--no-ema", action="store_true", help="no EMA: export the trained generator itself")
+        p.add_argument(
+            "--augment",
+            metavar="T,T",
+            help=f"DiffAugment transforms on the discriminator's adversarial inputs, real and fake: "
+            f"comma list of {','.join(AUGMENTS)}, or none; not the paper's (default: the preset's)",
+        )
         p.add_argument(
             "--ortho-reg",
             type=float,
@@ -1060,6 +1067,7 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "lambda_color": getattr(args, "lambda_color", None),
         "color_term": getattr(args, "color_term", None),
         "color_grid": getattr(args, "color_grid", None),
+        "augment": _augment_list(args.augment),
         "channels_last": args.channels_last or None,
         "tf32": args.tf32 or None,
         "compile": args.compile or None,
@@ -1069,6 +1077,19 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
     if args.no_ema:
         changes["ema_decay"] = None
     return changes
+
+
+def _augment_list(spec: str | None) -> tuple[str, ...] | None:
+    """'translation,cutout' -> ('translation', 'cutout'); 'none' -> (); None (not given) -> None."""
+    if spec is None:
+        return None
+    from deepi2i.training.config import AUGMENTS
+
+    names = tuple(n.strip() for n in spec.split(",") if n.strip() and n.strip() != "none")
+    unknown = sorted(set(names) - set(AUGMENTS))
+    if unknown:
+        raise CLIError(f"--augment {spec!r}: unknown {', '.join(unknown)}; choose from {', '.join(AUGMENTS)} or none")
+    return names
 
 
 def _run_training(args: argparse.Namespace, task: str) -> None:

@@ -31,6 +31,7 @@ from deepi2i.config import (
     tiny,
     to_dict,
 )
+from deepi2i.training.augment import AUGMENTS
 
 NETWORK_NAMES = ("encoder", "adaptors", "generator", "discriminator")
 TRANSFERABLE = ("encoder", "generator", "discriminator")  # the networks a BigGAN source can initialise
@@ -93,6 +94,7 @@ class TrainConfig:
     lambda_color: float = 0.0  # our colour term (not the paper's): 0 = off
     color_term: str = "cells"  # "cells": losses.color_loss | "palette": losses.palette_loss
     color_grid: int = 4  # cells per side of the cell term's pooled images
+    augment: tuple[str, ...] = ()  # DiffAugment on D's adversarial inputs (not the paper's): training/augment.py
     ortho_reg: float = 0.0  # BigGAN's orthogonal regularisation of G (1e-4 in BigGAN-PyTorch's scripts)
     ema_decay: float | None = None  # EMA of the generator (None: off)
     ema_start_kimg: float = 0.0  # before this the EMA copies the generator
@@ -141,6 +143,11 @@ class TrainConfig:
             raise ValueError(f"class_rows has {len(self.class_rows)} entries for {self.model.n_classes} classes")
         if self.color_term not in COLOR_TERMS:
             raise ValueError(f"color_term must be one of {', '.join(COLOR_TERMS)}, got {self.color_term!r}")
+        unknown_aug = set(self.augment) - set(AUGMENTS)
+        if unknown_aug:
+            raise ValueError(
+                f"augment names unknown transforms {sorted(unknown_aug)}; choose from {', '.join(AUGMENTS)}"
+            )
         if self.lambda_color < 0 or self.color_grid < 1:
             raise ValueError(
                 f"lambda_color must be >= 0 and color_grid >= 1, got {self.lambda_color}, {self.color_grid}"
@@ -197,6 +204,7 @@ class TrainConfig:
             "lambda_color": _FLOAT,
             "color_term": _STR,
             "color_grid": _INT,
+            "augment": _STRS,
             "ortho_reg": _FLOAT,
             "ema_decay": _optional(_FLOAT),
             "ema_start_kimg": _FLOAT,

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset
 from deepi2i._io import atomic_write_bytes
 from deepi2i.device import use_tf32
 from deepi2i.networks.deepi2i import sample_z
+from deepi2i.training.augment import DRAWS_PER_IMAGE
 from deepi2i.training.config import TrainConfig
 from deepi2i.training.distributed import (
     DistInfo,
@@ -149,8 +150,10 @@ def draw_batch(
 ) -> Batch:
     """The step's data and noise: z ~ N(0, I) and uniform classes drawn for the GLOBAL batch, this replica's slice.
 
-    Order of draws from `rng` (part of the resume format): y_d, z_d, y_g, z_g. `sample_z` without
-    truncation draws exactly what `torch.randn` would (BigGAN trains on untruncated N(0, I)).
+    Order of draws from `rng` (part of the resume format): y_d, z_d, y_g, z_g, then with
+    `config.augment` the augmentation's u_real, u_d, u_g (none without it, so runs without
+    augmentation draw what they always drew). `sample_z` without truncation draws exactly what
+    `torch.randn` would (BigGAN trains on untruncated N(0, I)).
     """
     b, dim_z, n_classes = config.batch_size, config.model.generator.dim_z_used, config.model.n_classes
     x_real, y_real = next(real_it)
@@ -159,7 +162,10 @@ def draw_batch(
     z_d = sample_z(b, dim_z, generator=rng)
     y_g = torch.randint(n_classes, (b,), generator=rng)
     z_g = sample_z(b, dim_z, generator=rng)
-    return Batch(x_real, y_real, y_d[mine], z_d[mine], y_g[mine], z_g[mine], x_src, y_src)
+    u: list[Tensor | None] = [None, None, None]
+    if config.augment:
+        u = [torch.rand(b, DRAWS_PER_IMAGE, generator=rng)[mine] for _ in range(3)]  # real, D-step fake, G-step fake
+    return Batch(x_real, y_real, y_d[mine], z_d[mine], y_g[mine], z_g[mine], x_src, y_src, *u)
 
 
 def accumulate_gradients(

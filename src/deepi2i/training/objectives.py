@@ -5,7 +5,9 @@ D step: translations made without gradients, one discriminator forward on [real;
 generator-side adversarial term plus (DeepI2I) the reconstruction term between the
 discriminator's features of each translation and of ITS OWN input. The discriminator is not
 updated by the G step: the loop turns its gradients off, and its features of the input carry no
-gradient at all. Both methods return (loss, logs) with tensors for the logs.
+gradient at all. With `augment` (our addition, training/augment.py) D's adversarial inputs, real
+and fake, go through DiffAugment's transforms first; the reconstruction term's features do not.
+Both methods return (loss, logs) with tensors for the logs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from torch import Tensor, nn
 from deepi2i import losses
 from deepi2i.config import DeepI2IConfig
 from deepi2i.networks.deepi2i import run_deepi2i
+from deepi2i.training.augment import diff_augment
 
 
 @dataclass
@@ -27,7 +30,9 @@ class Batch:
     """One (micro-)batch: real images for D, translation inputs, and the sampled z / classes.
 
     `y_d, z_d`: classes and z of the fakes in the D step; `y_g, z_g`: those of the G step
-    (drawn afresh, as BigGAN does). `x_src, y_src` are None when pretraining.
+    (drawn afresh, as BigGAN does). `x_src, y_src` are None when pretraining. `u_real, u_d, u_g`:
+    the augmentation's uniform draws for the real images, the D step's and the G step's fakes
+    ([B, 4] each; None without augmentation).
     """
 
     x_real: Tensor
@@ -38,6 +43,9 @@ class Batch:
     z_g: Tensor
     x_src: Tensor | None = None
     y_src: Tensor | None = None
+    u_real: Tensor | None = None
+    u_d: Tensor | None = None
+    u_g: Tensor | None = None
     # Υ(x_src), {r: [B, C, r, r]}, when the phase freezes the encoder: computed once by `Objective.prepare`
     # and used by both steps (the encoder's output cannot change between them). Set after split/to.
     encoded: dict[int, Tensor] | None = None
@@ -91,10 +99,22 @@ class Objective(Protocol):
     def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]: ...
 
 
+def _augmented(x: Tensor, u: Tensor | None, policy: tuple[str, ...]) -> Tensor:
+    """x as D's adversarial term sees it: through the policy's transforms when there is one."""
+    if not policy:
+        return x
+    if u is None:
+        raise ValueError("augmentation asked for but the batch carries no draws (draw_batch gives them)")
+    return diff_augment(x, u, policy)
+
+
 def _discriminate(
-    nets: TrainingNetworks, x_real: Tensor, y_real: Tensor, x_fake: Tensor, y_fake: Tensor, kind: str
+    nets: TrainingNetworks, b: Batch, x_fake: Tensor, kind: str, augment: tuple[str, ...]
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake.to(x_real.dtype)]), torch.cat([y_real, y_fake]))
+    """D's hinge/log loss on [real; fake] in one forward (each augmented with its own draws)."""
+    x_real = _augmented(b.x_real, b.u_real, augment)
+    x_fake = _augmented(x_fake.to(b.x_real.dtype), b.u_d, augment)
+    logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake]), torch.cat([b.y_real, b.y_d]))
     real, fake = logits.float().split([x_real.shape[0], x_fake.shape[0]])
     loss = losses.d_loss(real, fake, kind)
     return loss, {"D/loss": loss.detach(), "D/real": real.detach().mean(), "D/fake": fake.detach().mean()}
@@ -105,6 +125,7 @@ class PretrainObjective:
     """A class-conditional BigGAN: the adversarial loss only."""
 
     adv_loss: str = "hinge"
+    augment: tuple[str, ...] = ()  # D's inputs through DiffAugment's transforms (training/augment.py)
 
     def prepare(self, nets: TrainingNetworks, b: Batch, frozen: Collection[str]) -> Batch:
         return b
@@ -112,11 +133,12 @@ class PretrainObjective:
     def d_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         with torch.no_grad():
             x_fake = nets["generator"](b.z_d, b.y_d)
-        return _discriminate(nets, b.x_real, b.y_real, x_fake, b.y_d, self.adv_loss)
+        return _discriminate(nets, b, x_fake, self.adv_loss, self.augment)
 
     def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         x_fake = nets.trainable("generator")(b.z_g, b.y_g)
-        loss = losses.g_loss(nets["discriminator"](x_fake, b.y_g).float(), self.adv_loss)
+        logits = nets["discriminator"](_augmented(x_fake, b.u_g, self.augment), b.y_g)
+        loss = losses.g_loss(logits.float(), self.adv_loss)
         return loss, {"G/loss": loss.detach()}
 
 
@@ -134,6 +156,7 @@ class TranslationObjective:
     lambda_color: float = 0.0  # our colour term; 0: the paper's objective
     color_term: str = "cells"  # "cells" (losses.color_loss) | "palette" (losses.palette_loss)
     color_grid: int = 4
+    augment: tuple[str, ...] = ()  # D's adversarial inputs through DiffAugment's transforms
 
     def prepare(self, nets: TrainingNetworks, b: Batch, frozen: Collection[str]) -> Batch:
         """The batch with Υ(x_src) computed once when the encoder is frozen (the D and G steps share it)."""
@@ -158,7 +181,7 @@ class TranslationObjective:
         assert b.x_src is not None
         with torch.no_grad():
             x_fake = self.generate(nets, b, b.y_d, b.z_d, trainable=False)
-        return _discriminate(nets, b.x_real, b.y_real, x_fake, b.y_d, self.adv_loss)
+        return _discriminate(nets, b, x_fake, self.adv_loss, self.augment)
 
     def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         assert b.x_src is not None and b.y_src is not None
@@ -166,6 +189,8 @@ class TranslationObjective:
             _, feats_src = self.discriminator_features(nets, b.x_src, b.y_src)
         x_fake = self.generate(nets, b, b.y_g, b.z_g, trainable=True)
         logits, feats_fake = self.discriminator_features(nets, x_fake, b.y_g)
+        if self.augment:  # L_adv on the augmented translation, L_rec on the translation itself
+            logits = nets["discriminator"](_augmented(x_fake, b.u_g, self.augment), b.y_g)
         adv = losses.g_loss(logits.float(), self.adv_loss)
         rec = losses.reconstruction_loss(
             {r: f.float() for r, f in feats_fake.items()},

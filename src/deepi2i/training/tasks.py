@@ -59,7 +59,7 @@ class PretrainTask(Task):
             BigGANConfig(generator=m.generator, discriminator=m.discriminator, class_names=m.class_names)
         )
         self.networks = {"generator": self.model.generator, "discriminator": self.model.discriminator}
-        self.objective = PretrainObjective(config.adv_loss)
+        self.objective = PretrainObjective(config.adv_loss, tuple(config.augment))
 
     @torch.no_grad()
     def sample_grid(self, nets: TrainingNetworks, generator: nn.Module, fixed: FixedInputs) -> tuple[Tensor, list[str]]:
@@ -100,6 +100,7 @@ class TranslationTask(Task):
             lambda_color=config.lambda_color,
             color_term=config.color_term,
             color_grid=config.color_grid,
+            augment=tuple(config.augment),
         )
 
     @torch.no_grad()
