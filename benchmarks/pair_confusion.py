@@ -20,6 +20,15 @@ from deepi2i.translate import Translator
 from deepi2i.visualize import to_uint8
 
 
+def first_per_class(targets: list[int], n: int) -> dict[int, list[int]]:
+    """Label -> the indices of its first `n` images, in dataset order (the same inputs every run)."""
+    picked: dict[int, list[int]] = {}
+    for i, label in enumerate(targets):
+        if len(picked.setdefault(label, [])) < n:
+            picked[label].append(i)
+    return picked
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="shapes", help="export folder or shipped name (default shapes)")
@@ -38,10 +47,7 @@ def main() -> None:
     if missing:
         raise SystemExit(f"the classifier does not know {', '.join(missing)}: pass --classifier for this data")
 
-    picked: dict[int, list[int]] = {}
-    for i, label in enumerate(data.targets):
-        if len(picked.setdefault(label, [])) < a.per_class:
-            picked[label].append(i)
+    picked = first_per_class(data.targets, a.per_class)
     order = [i for label in sorted(picked) for i in picked[label]]
     inputs = torch.stack([to_uint8(data[i][0]) for i in order])  # [N, 3, R, R] uint8
     own = torch.tensor([clf_names.index(data.class_names[data.targets[i]]) for i in order])  # [N]

@@ -1,0 +1,84 @@
+"""Does a trained DeepI2I discriminator still know the classes on images it has not seen?
+
+    python benchmarks/discriminator_classes.py --model MODEL --data WORK/trg --split train
+    python benchmarks/discriminator_classes.py --model MODEL --data WORK/trg-val --split test
+
+The projection discriminator's class for an image is argmax_y D(x, y). On the images it trained on
+against unseen images of the same classes, this says whether D has learnt the classes or memorised
+its training set: only what D can tell apart can it teach the generator (class identity of the
+translations, RC). Also reported: D's class for the model's own translations of those images into
+every other class (one z, seed --seed), as the share D takes for the target and for the input's class.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from pair_confusion import first_per_class
+
+from deepi2i.checkpoint import load_export
+from deepi2i.data.folder import ClassFolderDataset
+from deepi2i.networks.deepi2i import DeepI2I
+from deepi2i.pretrained import resolve_model
+from deepi2i.translate import Translator
+from deepi2i.visualize import to_uint8
+
+
+@torch.no_grad()
+def discriminator_class(model: DeepI2I, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    """x [N, 3, R, R] in [-1, 1] -> argmax_y D(x, y) [N] over the model's classes."""
+    out = []
+    for xc in x.split(chunk):
+        logits = [model.discriminator(xc, torch.full((len(xc),), c)) for c in range(model.config.n_classes)]
+        out.append(torch.stack(logits, 1).argmax(1))  # [n, C] -> [n]
+    return torch.cat(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="shapes", help="export folder or shipped name (default shapes)")
+    ap.add_argument("--data", required=True, help="a class folder of the model's classes (split on first use)")
+    ap.add_argument("--split", default="test", choices=("train", "test", "all"))
+    ap.add_argument("--per-class", type=int, default=20, help="images per class (default 20)")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+
+    path = resolve_model(a.model)
+    model = load_export(path, expect=DeepI2I).eval()
+    names = model.class_names
+    data = ClassFolderDataset(a.data, model.config.generator.resolution, a.split)
+    unknown = sorted(set(data.class_names) - set(names))
+    if unknown:
+        raise SystemExit(f"the model does not know the classes {', '.join(unknown)} of {a.data}")
+    picked = first_per_class(data.targets, a.per_class)
+    order = [i for label in sorted(picked) for i in picked[label]]
+    x = torch.stack([data[i][0] for i in order])  # [N, 3, R, R] in [-1, 1]
+    own = torch.tensor([names.index(data.class_names[data.targets[i]]) for i in order])  # [N]
+
+    pred = discriminator_class(model, x)
+    print(
+        f"{a.model}: D's class on {a.data} ({a.split}, {len(order)} images): {(pred == own).float().mean() * 100:.1f}%"
+    )
+    for c in own.unique().tolist():
+        counts = torch.bincount(pred[own == c], minlength=len(names))
+        wrong = ", ".join(
+            f"{names[k]} {int(counts[k])}" for k in counts.argsort(descending=True).tolist() if counts[k] and k != c
+        )
+        print(f"  {names[c]:<9} {counts[c] / counts.sum() * 100:5.1f}%" + (f"   (taken for {wrong})" if wrong else ""))
+
+    translator = Translator(model, device="cpu")
+    targets = list(range(len(names)))
+    with torch.no_grad():
+        fake = translator.translate_tensor(to_uint8(x), targets, 1, seed=a.seed)[:, :, 0]  # [N, T, 3, R, R] in [-1, 1]
+        fake_pred = discriminator_class(model, fake.flatten(0, 1)).view(len(order), len(targets))
+    target = torch.tensor(targets)[None]  # [1, T]
+    other = own[:, None] != target  # the pairs that ask for a change of class
+    print(
+        f"its translations into the other classes: D takes {(fake_pred == target)[other].float().mean() * 100:.1f}% "
+        f"for the target, {(fake_pred == own[:, None])[other].float().mean() * 100:.1f}% for the input's class"
+    )
+
+
+if __name__ == "__main__":
+    main()
