@@ -28,7 +28,14 @@ def test_a_run_folder_config_of_version_0_1_0_loads() -> None:
     stored = json.loads((DATA / "run-0.1.0.json").read_text())["config"]
     config = TrainConfig.from_dict(stored)
     # fields newer than 0.1.0 take their defaults
-    newer = {"tf32": False, "compile": False, "lambda_color": 0.0, "color_term": "cells", "color_grid": 4}
+    newer = {
+        "tf32": False,
+        "compile": False,
+        "lambda_color": 0.0,
+        "color_term": "cells",
+        "color_grid": 4,
+        "augment": [],
+    }
     assert config.to_dict() == {**stored, **newer}  # take their defaults
     assert config.rec_weights == {32: 0.01, 16: 0.1, 8: 0.1, 4: 0.1} and config.class_rows == (2, 18, 20)
     assert config.model.adaptor_weights == {4: 1.0, 8: 1.0, 16: 0.3, 32: 0.1}
