@@ -12,10 +12,8 @@ every other class (one z, seed --seed), as the share D takes for the target and 
 
 from __future__ import annotations
 
-import argparse
-
 import torch
-from pair_confusion import first_per_class
+from pair_confusion import first_per_class, model_and_images_parser
 
 from deepi2i.checkpoint import load_export
 from deepi2i.data.folder import ClassFolderDataset
@@ -36,13 +34,7 @@ def discriminator_class(model: DeepI2I, x: torch.Tensor, chunk: int = 256) -> to
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="shapes", help="export folder or shipped name (default shapes)")
-    ap.add_argument("--data", required=True, help="a class folder of the model's classes (split on first use)")
-    ap.add_argument("--split", default="test", choices=("train", "test", "all"))
-    ap.add_argument("--per-class", type=int, default=20, help="images per class (default 20)")
-    ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args()
+    a = model_and_images_parser(__doc__).parse_args()
 
     path = resolve_model(a.model)
     model = load_export(path, expect=DeepI2I).eval()

@@ -20,6 +20,17 @@ from deepi2i.translate import Translator
 from deepi2i.visualize import to_uint8
 
 
+def model_and_images_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options these diagnostics share: a model, a class folder and which of its images."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    ap.add_argument("--model", default="shapes", help="export folder or shipped name (default shapes)")
+    ap.add_argument("--data", required=True, help="a class folder of the model's classes (split on first use)")
+    ap.add_argument("--split", default="test", choices=("train", "test", "all"))
+    ap.add_argument("--per-class", type=int, default=20, help="images per class (default 20)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the translations' z (default 0)")
+    return ap
+
+
 def first_per_class(targets: list[int], n: int) -> dict[int, list[int]]:
     """Label -> the indices of its first `n` images, in dataset order (the same inputs every run)."""
     picked: dict[int, list[int]] = {}
@@ -30,12 +41,7 @@ def first_per_class(targets: list[int], n: int) -> dict[int, list[int]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="shapes", help="export folder or shipped name (default shapes)")
-    ap.add_argument("--data", required=True, help="a Shapes target folder (class subfolders + manifest)")
-    ap.add_argument("--split", default="test", choices=("train", "test", "all"))
-    ap.add_argument("--per-class", type=int, default=20, help="inputs per input class (default 20)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap = model_and_images_parser(__doc__)
     ap.add_argument("--classifier", help="classifier folder (default: the shipped Shapes classifier)")
     a = ap.parse_args()
 
