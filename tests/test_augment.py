@@ -64,3 +64,12 @@ def _one_phase():
 def test_the_augment_setting_survives_the_run_config() -> None:
     config = TrainConfig(phases=_one_phase(), augment=("translation", "cutout"))
     assert TrainConfig.from_dict(config.to_dict()).augment == ("translation", "cutout")
+
+
+def test_the_layout_comes_back_as_it_went_in() -> None:
+    """--channels-last runs keep their layout through the augmentation (and the values do not depend on it)."""
+    x = torch.randn(2, 3, 16, 16)
+    u = torch.rand(2, 4, generator=torch.Generator().manual_seed(1))
+    out = diff_augment(x.contiguous(memory_format=torch.channels_last), u, ["translation", "cutout"])
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(out, diff_augment(x, u, ["translation", "cutout"]))

@@ -36,6 +36,7 @@ def diff_augment(x: Tensor, u: Tensor, policy: Sequence[str]) -> Tensor:
         raise ValueError(f"u must be [{x.shape[0]}, {DRAWS_PER_IMAGE}], got {list(u.shape)}")
     b, _, h, w = x.shape
     u = u.to(x.device)
+    fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
     if "translation" in policy:
         pad = max(h, w) // 8
         shift = ((u[:, :2] * (2 * pad + 1)).floor().long() - pad).clamp(-pad, pad)  # [B, 2] in [-pad, pad]
@@ -51,4 +52,4 @@ def diff_augment(x: Tensor, u: Tensor, policy: Sequence[str]) -> Tensor:
         left = (u[:, 3] * w).floor().long()[:, None, None] - w // 4
         cut = (ys >= top) & (ys < top + h // 2) & (xs >= left) & (xs < left + w // 2)  # [B, H, W]
         x = x * (~cut)[:, None].to(x.dtype)
-    return x.contiguous()
+    return x.contiguous(memory_format=fmt)  # the layout it came in (--channels-last)
