@@ -4,6 +4,7 @@
     python benchmarks/shapes_claims.py WORK [--quick] [--seeds 0,1] [--only deepi2i,scratch]
                                             [--stages data,source,train,eval,extra,report]
   python benchmarks/shapes_claims.py WORK --seeds 0 --stages data,source,recipe,report  # the recipe search
+  python benchmarks/shapes_claims.py WORK --source shapes-source --stages data,calibrate   # the shipped w_l
 
 Every stage is resumable: rerunning the same command skips finished runs and evaluations and
 resumes an interrupted training run from its newest checkpoint. `--quick` shrinks every length
@@ -31,7 +32,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEEPI2I = [sys.executable, "-m", "deepi2i"]
@@ -148,6 +149,27 @@ CANDIDATES: tuple[Candidate, ...] = (
         (48.0, 96.0, 144.0),
         raw=("palette-aug", "the preset + our palette term (λ_color 5) + DiffAugment"),
     ),
+)
+# Translation-time adaptor weights. w_l of Eq. 5 is read at every forward, so a trained model can translate
+# with other weights than it trained with (its networks unchanged). The grid: multipliers of the shapes64
+# preset's w_l at 4 / 8 / 16 / 32 px (the weights the shipped model trained with), the fourteen settings the
+# seventh session tried by hand on the shipped model's trg-val split, fixed here before any of them was scored
+# on trg-eval. The `calibrate` stage scores each on trg-val and the recipe's rule (`choose`) picks one.
+CALIBRATION: tuple[tuple[float, float, float, float], ...] = (
+    (1, 1, 1, 1),
+    (1, 0.7, 1, 1),
+    (1, 0.5, 1, 1),
+    (1, 0.3, 1, 1),
+    (1, 0, 1, 1),
+    (1, 1, 0.5, 0.5),
+    (1, 1, 0, 0),
+    (1, 0.7, 0.5, 0.5),
+    (0.7, 1, 1, 1),
+    (1.3, 1, 1, 1),
+    (1.6, 1, 1, 1),
+    (2, 1, 1, 1),
+    (1.3, 0.5, 1, 1),
+    (1.6, 0.5, 1, 1),
 )
 # The source BigGAN pretrained here is kept and scored at these lengths (up to --source-kimg): the src
 # classifier recognised its samples 55% / 86% / 96% of the time (seed 0; 288 kimg is shipped).
@@ -523,8 +545,77 @@ def shipped_model() -> Path:
 
 
 def shipped_report() -> str:
-    """The shipped model's report name, keyed by its weights (a newly shipped model is scored anew)."""
-    return f"shipped-{weights_tag(shipped_model())}"
+    """The shipped model's report name, keyed by its weights (a newly shipped model is scored anew) and by
+    its translation-time adaptor weights when `calibrate` changed them from the preset's."""
+    from deepi2i.checkpoint import read_export_config
+
+    name = f"shipped-{weights_tag(shipped_model())}"
+    weights = read_export_config(shipped_model())[1].adaptor_weights
+    scale = calibration_scale(weights)
+    return name if scale == CALIBRATION[0] else f"{name}-{calibration_label(scale)}"
+
+
+def preset_weights() -> list[tuple[int, float]]:
+    """The shapes64 preset's w_l, coarsest level first: what CALIBRATION multiplies."""
+    from deepi2i.config import SHAPES_ADAPTOR_WEIGHTS
+
+    return sorted(SHAPES_ADAPTOR_WEIGHTS.items())
+
+
+def calibrated_weights(scale: tuple[float, ...]) -> dict[int, float]:
+    """w_l = the preset's w_l times `scale`, per level (4, 8, 16, 32 px)."""
+    return {level: round(w * s, 6) for (level, w), s in zip(preset_weights(), scale, strict=True)}
+
+
+def calibration_scale(weights: object) -> tuple[float, ...]:
+    """The multipliers of the preset's w_l that give `weights` (a number or {level: w})."""
+    given = {int(k): float(v) for k, v in weights.items()} if isinstance(weights, dict) else None
+    return tuple(round((given[level] if given is not None else float(weights)) / w, 6) for level, w in preset_weights())
+
+
+def calibration_label(scale: tuple[float, ...]) -> str:
+    """'w1.3-0.5-1-1': a setting's multipliers at 4/8/16/32 px, as report names carry them."""
+    return "w" + "-".join(f"{s:g}" for s in scale)
+
+
+def stage_calibrate(p: Plan) -> None:
+    """Choose the shipped model's translation-time adaptor weights on trg-val: score every CALIBRATION
+    setting there (each an export of the same networks with other w_l), let the recipe's rule pick, and
+    if it picks other weights than the shipped config's, rewrite the shipped config.json (and say so in
+    its model card). The networks' weights are never touched."""
+    from deepi2i.checkpoint import load_export
+
+    shipped = shipped_model()
+    model = load_export(shipped)
+    tag = weights_tag(shipped)
+    scored = []
+    for scale in CALIBRATION:
+        name = f"calibrate-{tag}-{calibration_label(scale)}"
+        export = p.work / "calibrate" / name
+        if not (export / "config.json").is_file():
+            model.config = replace(model.config, adaptor_weights=calibrated_weights(scale))
+            model.save_pretrained(export)
+        evaluate(p, export, p.work / "recipe-reports" / name, ["--name", name], "trg-val")
+        scored.append((scale, load(p, name, recipe=True)))
+    best = choose([s for _, s in scored])
+    scale = next(scale for scale, s in scored if s is best)
+    weights = calibrated_weights(scale)
+    print(f"  the rule's choice on trg-val: {calibration_label(scale)} (w_l {weights}), RC {best['RC']:.1f}")
+    if p.quick:
+        print("  a quick run: the shipped config is left as it is")
+        return
+    if calibration_scale(load_export(shipped).config.adaptor_weights) == scale:
+        print("  the shipped config already has these weights: nothing to change")
+        return
+    model.config = replace(model.config, adaptor_weights=weights)
+    model.save_pretrained(shipped)
+    card = shipped / "MODEL_CARD.md"
+    card.write_text(
+        card.read_text() + f"Translation-time adaptor weights w_l = {weights} at 4/8/16/32 px, chosen on trg-val by "
+        "`python benchmarks/shapes_claims.py WORK --stages calibrate` (trained with the preset's "
+        f"{dict(preset_weights())}; the networks are as trained).\n"
+    )
+    print(f"  rewrote {shipped / 'config.json'} with w_l {weights}")
 
 
 def curve_points(p: Plan, v: Variant, seed: int) -> list[tuple[float, str]]:
@@ -738,6 +829,7 @@ def stage_report(p: Plan) -> Path:
             )
     lines += curve_table(p)
     lines += recipe_table(p)
+    lines += calibration_table(p)
     out = p.work / "claims.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -828,6 +920,27 @@ def recipe_table(p: Plan) -> list[str]:
     return lines
 
 
+def calibration_table(p: Plan) -> list[str]:
+    """The shipped model's translation-time adaptor weights on trg-val, one row per CALIBRATION setting."""
+    keys = ("RC", "mFID", "IoU", "center_error_px", "fg_color_error", "bg_color_error")
+    tag = weights_tag(shipped_model())
+    found = [(scale, s) for scale in CALIBRATION if (s := load(p, f"calibrate-{tag}-{calibration_label(scale)}", True))]
+    if not found:
+        return []
+    chosen = choose([s for _, s in found])
+    lines = [
+        "",
+        f"| w_l at 4/8/16/32 px (shipped {tag}, on trg-val) | RC↑ | mFID↓ | IoU↑ | centre err px↓ "
+        "| fg colour err↓ | bg colour err↓ | miss↓ |",
+        "|---|" + "---:|" * (len(keys) + 1),
+    ]
+    for scale, s in found:
+        weights = " / ".join(f"{w:g}" for w in calibrated_weights(scale).values())
+        cells = " | ".join(cell([s.get(k)]) for k in keys)
+        lines.append(f"| {weights} | {cells} | {miss(s):.3f}{' **(chosen)**' if s is chosen else ''} |")
+    return lines
+
+
 def stage_ship(p: Plan) -> None:
     """Copy into the package (src/deepi2i/weights/), each with a MODEL_CARD.md naming the command that
     made it: the source BigGAN (when pretrained here, not given by --source), the recipe search's winner
@@ -886,6 +999,7 @@ STAGES = {
     "extra": stage_extra,
     "report": stage_report,
     "ship": stage_ship,
+    "calibrate": stage_calibrate,
 }
 
 
@@ -899,7 +1013,8 @@ def main() -> None:
     ap.add_argument(
         "--stages",
         default="data,source,train,eval,extra,report",
-        help="comma list; also: recipe (the recipe search on trg-val), ship",
+        help="comma list; also: recipe (the recipe search on trg-val), ship, calibrate (the shipped model's "
+        "translation-time adaptor weights, chosen on trg-val)",
     )
     ap.add_argument("--source-kimg", type=float, default=288.0, help="source BigGAN length (default 288 = 9,000 steps)")
     ap.add_argument("--per-class", type=int, default=200, help="translations per class in evaluation (default 200)")

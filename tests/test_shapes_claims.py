@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,29 @@ def test_recipe_rule_least_miss_then_colour(claims):
     assert claims.choose([far, near]) is near  # the least miss wins however bad its colours
     # within MISS_TIE of the least miss, the lower foreground colour error wins
     assert claims.choose([far, near, near_better_colour]) is near_better_colour
+
+
+def test_calibration_weights_are_multiples_of_the_preset(claims):
+    assert claims.CALIBRATION[0] == (1, 1, 1, 1)  # as trained is always a candidate: never worse on trg-val
+    assert claims.calibrated_weights((1.3, 0.5, 1, 1)) == {4: 1.3, 8: 0.5, 16: 0.3, 32: 0.1}
+    assert claims.calibration_scale({"4": 1.3, "8": 0.5, "16": 0.3, "32": 0.1}) == (1.3, 0.5, 1, 1)
+    assert claims.calibration_scale(1.0) == (1, 1, pytest.approx(1 / 0.3), pytest.approx(10))
+    assert claims.calibration_label((1.3, 0.5, 1, 1)) == "w1.3-0.5-1-1"
+
+
+def test_shipped_report_names_its_translation_time_weights(claims, tmp_path, monkeypatch):
+    """A shipped model re-weighted by `calibrate` is scored anew, under a name that says how."""
+    from deepi2i.checkpoint import load_export
+    from deepi2i.pretrained import shipped_path
+
+    model = load_export(shipped_path("shapes"))
+    trained = tmp_path / "trained"
+    model.config = replace(model.config, adaptor_weights=claims.calibrated_weights((1, 1, 1, 1)))
+    model.save_pretrained(trained)
+    monkeypatch.setattr(claims, "shipped_model", lambda: trained)
+    plain = claims.shipped_report()
+    assert plain == f"shipped-{claims.weights_tag(trained)}"
+
+    model.config = replace(model.config, adaptor_weights=claims.calibrated_weights((1.3, 0.5, 1, 1)))
+    model.save_pretrained(trained)
+    assert claims.shipped_report() == f"{plain}-w1.3-0.5-1-1"  # same networks, same generator hash
