@@ -596,9 +596,9 @@ def stage_calibrate(p: Plan) -> None:
             model.config = replace(model.config, adaptor_weights=calibrated_weights(scale))
             model.save_pretrained(export)
         evaluate(p, export, p.work / "recipe-reports" / name, ["--name", name], "trg-val")
-        scored.append((scale, load(p, name, recipe=True)))
-    best = choose([s for _, s in scored])
-    scale = next(scale for scale, s in scored if s is best)
+        scored.append((scale, export, load(p, name, recipe=True)))
+    best = choose([s for *_, s in scored])
+    scale, export = next((scale, export) for scale, export, s in scored if s is best)
     weights = calibrated_weights(scale)
     print(f"  the rule's choice on trg-val: {calibration_label(scale)} (w_l {weights}), RC {best['RC']:.1f}")
     if p.quick:
@@ -607,8 +607,8 @@ def stage_calibrate(p: Plan) -> None:
     if calibration_scale(load_export(shipped).config.adaptor_weights) == scale:
         print("  the shipped config already has these weights: nothing to change")
         return
-    model.config = replace(model.config, adaptor_weights=weights)
-    model.save_pretrained(shipped)
+    # the chosen export differs from the shipped one only in config.json: copy just that file
+    shutil.copy(export / "config.json", shipped)
     card = shipped / "MODEL_CARD.md"
     card.write_text(
         card.read_text() + f"Translation-time adaptor weights w_l = {weights} at 4/8/16/32 px, chosen on trg-val by "
