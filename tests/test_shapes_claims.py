@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -85,18 +86,22 @@ def test_calibration_weights_are_multiples_of_the_preset(claims):
 
 
 def test_shipped_report_names_its_translation_time_weights(claims, tmp_path, monkeypatch):
-    """A shipped model re-weighted by `calibrate` is scored anew, under a name that says how."""
+    """A shipped model re-weighted by `calibrate` (a new config.json beside the same network files) is
+    scored anew, under a name that says how."""
     from deepi2i.checkpoint import load_export
     from deepi2i.pretrained import shipped_path
 
-    model = load_export(shipped_path("shapes"))
-    trained = tmp_path / "trained"
+    shipped = tmp_path / "shipped"
+    shutil.copytree(shipped_path("shapes"), shipped)
+    model = load_export(shipped)
     model.config = replace(model.config, adaptor_weights=claims.calibrated_weights((1, 1, 1, 1)))
-    model.save_pretrained(trained)
-    monkeypatch.setattr(claims, "shipped_model", lambda: trained)
+    model.save_pretrained(tmp_path / "as-trained")
+    shutil.copy(tmp_path / "as-trained" / "config.json", shipped)
+    monkeypatch.setattr(claims, "shipped_model", lambda: shipped)
     plain = claims.shipped_report()
-    assert plain == f"shipped-{claims.weights_tag(trained)}"
+    assert plain == f"shipped-{claims.weights_tag(shipped)}"
 
     model.config = replace(model.config, adaptor_weights=claims.calibrated_weights((1.3, 0.5, 1, 1)))
-    model.save_pretrained(trained)
-    assert claims.shipped_report() == f"{plain}-w1.3-0.5-1-1"  # same networks, same generator hash
+    model.save_pretrained(tmp_path / "calibrated")
+    shutil.copy(tmp_path / "calibrated" / "config.json", shipped)
+    assert claims.shipped_report() == f"{plain}-w1.3-0.5-1-1"
