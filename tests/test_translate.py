@@ -241,6 +241,39 @@ def test_cli_grid_has_an_input_column_and_one_labelled_column_per_target_sample(
     assert np.array_equal(cell, first_input)
 
 
+def test_set_adaptor_weights_changes_the_named_levels_only(export, images):
+    t = Translator.from_pretrained(export, device="cpu")
+    levels = t.model.config.pyramid_levels
+    before = {r: t.model.config.weight(r) for r in levels}
+    plain = t([images / "a.png"], to=[1], seed=0, return_tensors=True)
+    coarsest = min(levels)
+    t.set_adaptor_weights({coarsest: 3.0})
+    assert {r: t.model.config.weight(r) for r in levels} == {**before, coarsest: 3.0}
+    assert not torch.equal(t([images / "a.png"], to=[1], seed=0, return_tensors=True), plain)
+    t.set_adaptor_weights(0.5)
+    assert all(t.model.config.weight(r) == 0.5 for r in levels)
+    with pytest.raises(ValueError, match=r"levels \[64\] px, but this model's levels are"):
+        t.set_adaptor_weights({64: 1.0})
+
+
+def test_cli_adaptor_weights_give_the_api_pixels_and_clear_errors(export, images, translator, tmp_path, capsys):
+    coarsest = min(translator.model.config.pyramid_levels)
+    argv = ["translate", str(images / "a.png"), "--model", str(export), "--to", "Dog", "--device", "cpu"]
+    assert main([*argv, "--adaptor-weights", f"{coarsest}:3", "--out", str(tmp_path / "w")]) == 0
+    t = Translator.from_pretrained(export, device="cpu")
+    t.set_adaptor_weights({coarsest: 3.0})
+    api = to_uint8(t([images / "a.png"], to=[1], seed=0, return_tensors=True))
+    assert np.array_equal(read_png(tmp_path / "w" / "a__to_Dog__s0.png"), api[0, 0, 0].permute(1, 2, 0).numpy())
+    assert main([*argv, "--out", str(tmp_path / "plain")]) == 0
+    assert not np.array_equal(read_png(tmp_path / "plain" / "a__to_Dog__s0.png"), api[0, 0, 0].permute(1, 2, 0).numpy())
+
+    assert main([*argv, "--adaptor-weights", "64:1", "--out", str(tmp_path / "bad")]) == 2
+    assert "--adaptor-weights '64:1': weights for levels [64] px" in capsys.readouterr().err
+    assert main([*argv, "--adaptor-weights", "4=1", "--out", str(tmp_path / "bad")]) == 2
+    assert "level:weight pairs" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
 @pytest.mark.parametrize(
     "argv_tail,message",
     [

@@ -450,6 +450,26 @@ def _model_options(p: argparse.ArgumentParser, command: Any) -> None:
         default=default_of(Translator.from_pretrained, "batch_size"),
         help="images per forward pass (default %(default)s)",
     )
+    p.add_argument(
+        "--adaptor-weights",
+        metavar="W",
+        help="translate with these w_l (Eq. 5) instead of the export's: one number for every level, or "
+        "level:weight pairs for some, e.g. 4:1.3,8:1 (the other levels keep the export's)",
+    )
+
+
+def _translator(args: argparse.Namespace) -> Any:
+    """The Translator of a command's --model, --device, --batch-size and --adaptor-weights."""
+    from deepi2i.translate import Translator
+
+    translator = Translator.from_pretrained(args.model, device=args.device, batch_size=args.batch_size)
+    weights = _level_weights(args.adaptor_weights, "--adaptor-weights")
+    if weights is not None:
+        try:
+            translator.set_adaptor_weights(weights)
+        except ValueError as err:
+            raise CLIError(f"--adaptor-weights {args.adaptor_weights!r}: {err}") from None
+    return translator
 
 
 def _translate_flags(p: argparse.ArgumentParser) -> None:
@@ -575,10 +595,10 @@ def _plot_curves_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_translate(args: argparse.Namespace) -> None:
-    from deepi2i.translate import Translator, translate_files
+    from deepi2i.translate import translate_files
 
     result = translate_files(
-        Translator.from_pretrained(args.model, device=args.device, batch_size=args.batch_size),
+        _translator(args),
         args.inputs,
         args.to,
         args.out,
@@ -607,13 +627,13 @@ def _cmd_classes(args: argparse.Namespace) -> None:
 def _cmd_interpolate(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from deepi2i.translate import Translator, interpolate_file, safe_name
+    from deepi2i.translate import interpolate_file, safe_name
 
     out = (
         args.out
         or f"{safe_name(Path(args.input).stem)}__{safe_name(str(args.start))}_to_{safe_name(str(args.end))}.png"
     )
-    translator = Translator.from_pretrained(args.model, device=args.device, batch_size=args.batch_size)
+    translator = _translator(args)
     png, gif = interpolate_file(
         translator,
         args.input,
@@ -630,10 +650,10 @@ def _cmd_interpolate(args: argparse.Namespace) -> None:
 
 
 def _cmd_tsne(args: argparse.Namespace) -> None:
-    from deepi2i.translate import Translator, tsne_files
+    from deepi2i.translate import tsne_files
 
     out = tsne_files(
-        Translator.from_pretrained(args.model, device=args.device, batch_size=args.batch_size),
+        _translator(args),
         args.inputs,
         args.to,
         args.out,

@@ -20,8 +20,8 @@ import glob
 import io
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -262,6 +262,19 @@ class Translator:
     @property
     def resolution(self) -> int:
         return self.model.config.resolution
+
+    def set_adaptor_weights(self, weights: float | Mapping[int, float]) -> None:
+        """Translate with other adaptor weights w_l (Eq. 5) than the export's: one number for every level,
+        or {level: w} for some levels (the others keep theirs). The networks are unchanged; w_l is read
+        at every forward, so this is a translation-time knob like truncation."""
+        config = self.model.config
+        levels = config.pyramid_levels
+        if isinstance(weights, Mapping):
+            unknown = sorted(set(weights) - set(levels))
+            if unknown:
+                raise ValueError(f"weights for levels {unknown} px, but this model's levels are {sorted(levels)} px")
+            weights = {r: float(weights.get(r, config.weight(r))) for r in levels}
+        self.model.config = replace(config, adaptor_weights=weights)
 
     def resolve(self, to: ClassSpec, model_path: StrPath | None = None) -> list[int]:
         return resolve_classes(to, self.class_names, model_path=model_path)
