@@ -8,7 +8,14 @@ which computes them over all 4. Phase 1 (generator frozen, eval mode) would matc
 it; phase 2 and pretraining need it. The tolerance covers float summation order only, with one
 exception: every generator conv bias feeds a batch norm, so its true gradient is exactly zero and
 what it receives is rounding noise, which Adam rescales to steps of up to lr. Those biases and the
-running means that follow them are compared to within lr x steps.
+running means that follow them are compared to within lr x steps. The same holds, more rarely, for
+any generator weight whose gradient is near zero in some step (Adam moves every element by about
+lr whatever its gradient's size, so rounding that flips a tiny gradient's sign moves it by ~2 lr):
+with one thread per process (OMP_NUM_THREADS=1) the pretraining generator shows this on ~5% of its
+weights. So every other generator tensor must match to float rounding in bulk (90% of its elements;
+not the spectral-norm vectors u0 / sv0, which follow every element of their weight) and to within
+lr x steps everywhere; a replica that trained on the wrong data would move most elements by ~lr per
+step and fail both.
 """
 
 from __future__ import annotations
@@ -59,8 +66,12 @@ def _final(run_dir: Path) -> dict:
 def _assert_close_state(two: dict, one: dict, what: str, generator: bool, lr: float) -> None:
     for key, value in one.items():
         noise = generator and (key.endswith("bias") and ".conv" in key or key.endswith("stored_mean"))
-        atol = 4 * lr if noise else 1e-5
+        atol = 4 * lr if generator else 1e-5
         torch.testing.assert_close(two[key], value, rtol=1e-4, atol=atol, msg=f"{what}.{key}")
+        derived = key.endswith((".u0", ".sv0"))  # the power iteration's vectors follow every element of W
+        if generator and not noise and not derived and value.is_floating_point():
+            off = ((two[key] - value).abs() > 1e-5 + 1e-4 * value.abs()).float().mean().item()
+            assert off <= 0.1, f"{what}.{key}: {off:.0%} of its elements differ by more than float rounding"
 
 
 def test_two_processes_match_one_process(tmp_path: Path) -> None:
