@@ -579,6 +579,9 @@ def calibration_label(scale: tuple[float, ...]) -> str:
     return "w" + "-".join(f"{s:g}" for s in scale)
 
 
+CALIBRATED = "Translation-time adaptor weights"  # the model card line that names them
+
+
 def stage_calibrate(p: Plan) -> None:
     """Choose the shipped model's translation-time adaptor weights on trg-val: score every CALIBRATION
     setting there (each an export of the same networks with other w_l), let the recipe's rule pick, and
@@ -611,11 +614,13 @@ def stage_calibrate(p: Plan) -> None:
     # the chosen export differs from the shipped one only in config.json: copy just that file
     shutil.copy(export / "config.json", shipped)
     card = shipped / "MODEL_CARD.md"
-    card.write_text(
-        card.read_text() + f"Translation-time adaptor weights w_l = {weights} at 4/8/16/32 px, chosen on trg-val by "
+    kept = [line for line in card.read_text().splitlines() if not line.startswith(CALIBRATED)]  # an earlier choice
+    note = (
+        f"{CALIBRATED} w_l = {weights} at 4/8/16/32 px, chosen on trg-val by "
         "`python benchmarks/shapes_claims.py WORK --source shapes-source --stages data,calibrate` "
-        f"(trained with the preset's {dict(preset_weights())}; the networks are as trained).\n"
+        f"(trained with the preset's {dict(preset_weights())}; the networks are as trained)."
     )
+    card.write_text("\n".join([*kept, note]) + "\n")
     print(f"  rewrote {shipped / 'config.json'} with w_l {weights}")
 
 

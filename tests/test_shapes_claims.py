@@ -105,3 +105,32 @@ def test_shipped_report_names_its_translation_time_weights(claims, tmp_path, mon
     model.save_pretrained(tmp_path / "calibrated")
     shutil.copy(tmp_path / "calibrated" / "config.json", shipped)
     assert claims.shipped_report() == f"{plain}-w1.3-0.5-1-1"
+
+
+def test_calibrate_ships_the_rules_choice_in_config_json_only(claims, tmp_path, monkeypatch):
+    """The stage scores every setting (here: stubbed scores), ships the rule's pick as a new config.json
+    beside byte-identical network files, says so in the model card, and a rerun changes nothing."""
+    from deepi2i.checkpoint import read_export_config
+    from deepi2i.pretrained import shipped_path
+
+    shipped = tmp_path / "shipped"
+    shutil.copytree(shipped_path("shapes"), shipped)
+    networks = {f.name: f.read_bytes() for f in shipped.glob("*.safetensors")}
+    monkeypatch.setattr(claims, "shipped_model", lambda: shipped)
+    monkeypatch.setattr(claims, "evaluate", lambda *args, **kwargs: None)
+    best = claims.calibration_label((1.3, 0.5, 1, 1))
+
+    def load(p, name, recipe=False):
+        rc = 85.0 if name.endswith(best) else 70.0
+        return {"RC": rc, "center_error_px": 2.5, "fg_color_error": 40.0}
+
+    monkeypatch.setattr(claims, "load", load)
+    plan = _plan(claims, tmp_path / "work", shipped)
+    claims.stage_calibrate(plan)
+    assert read_export_config(shipped)[1].adaptor_weights == {4: 1.3, 8: 0.5, 16: 0.3, 32: 0.1}
+    assert {f.name: f.read_bytes() for f in shipped.glob("*.safetensors")} == networks
+    card = (shipped / "MODEL_CARD.md").read_text()
+    assert card.count("Translation-time adaptor weights") == 1 and "--stages data,calibrate" in card
+
+    claims.stage_calibrate(plan)  # the shipped config already holds the choice
+    assert (shipped / "MODEL_CARD.md").read_text() == card
