@@ -579,6 +579,11 @@ def calibration_label(scale: tuple[float, ...]) -> str:
     return "w" + "-".join(f"{s:g}" for s in scale)
 
 
+def calibration_name(tag: str, scale: tuple[float, ...]) -> str:
+    """The report (and export) name of one CALIBRATION setting of the shipped model `tag`."""
+    return f"calibrate-{tag}-{calibration_label(scale)}"
+
+
 CALIBRATED = "Translation-time adaptor weights"  # the model card line that names them
 
 
@@ -591,10 +596,11 @@ def stage_calibrate(p: Plan) -> None:
 
     shipped = shipped_model()
     model = load_export(shipped)
+    shipped_scale = calibration_scale(model.config.adaptor_weights)
     tag = weights_tag(shipped)
     scored = []
     for scale in CALIBRATION:
-        name = f"calibrate-{tag}-{calibration_label(scale)}"
+        name = calibration_name(tag, scale)
         export = p.work / "calibrate" / name
         if not (export / "config.json").is_file():
             model.config = replace(model.config, adaptor_weights=calibrated_weights(scale))
@@ -608,7 +614,7 @@ def stage_calibrate(p: Plan) -> None:
     if p.quick:
         print("  a quick run: the shipped config is left as it is")
         return
-    if calibration_scale(load_export(shipped).config.adaptor_weights) == scale:
+    if shipped_scale == scale:
         print("  the shipped config already has these weights: nothing to change")
         return
     # the chosen export differs from the shipped one only in config.json: copy just that file
@@ -930,7 +936,7 @@ def calibration_table(p: Plan) -> list[str]:
     """The shipped model's translation-time adaptor weights on trg-val, one row per CALIBRATION setting."""
     keys = ("RC", "mFID", "IoU", "center_error_px", "fg_color_error", "bg_color_error")
     tag = weights_tag(shipped_model())
-    found = [(scale, s) for scale in CALIBRATION if (s := load(p, f"calibrate-{tag}-{calibration_label(scale)}", True))]
+    found = [(scale, s) for scale in CALIBRATION if (s := load(p, calibration_name(tag, scale), recipe=True))]
     if not found:
         return []
     chosen = choose([s for _, s in found])
