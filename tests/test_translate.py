@@ -335,10 +335,19 @@ def test_cli_tsne_writes_a_plot_of_the_requested_size(export, images, tmp_path):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu_up_to_float_rounding(export, images):
+    """In true float32 the GPU gives the CPU's pixels to 1e-4; with cuDNN's default TF32 convolutions
+    (10-bit mantissa) to about 1e-3 (measured on an H200: 1.2e-3)."""
     run = sorted(images.glob("*.png"))
     cpu = Translator.from_pretrained(export, device="cpu")(run, to="all", samples=2, seed=1, return_tensors=True)
     gpu = Translator.from_pretrained(export, device="cuda")(run, to="all", samples=2, seed=1, return_tensors=True)
-    torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=0)
+    torch.testing.assert_close(gpu, cpu, atol=5e-3, rtol=0)
+    default = torch.backends.cudnn.conv.fp32_precision
+    torch.backends.cudnn.conv.fp32_precision = "ieee"
+    try:
+        exact = Translator.from_pretrained(export, device="cuda")(run, to="all", samples=2, seed=1, return_tensors=True)
+    finally:
+        torch.backends.cudnn.conv.fp32_precision = default
+    torch.testing.assert_close(exact, cpu, atol=1e-4, rtol=0)
 
 
 @pytest.fixture(scope="module")
