@@ -439,7 +439,8 @@ def report(a: argparse.Namespace, results: dict[str, list[dict]], load: tuple[st
     results = {name: [r for r in rs if "failed" not in r] for name, rs in results.items()}
     peaks = results.get("peak", [])
     conv_peak = max((max(p["conv_nchw_gflops"], p["conv_cl_gflops"]) for p in peaks), default=None)
-    rows = ["| figure | this run | GFLOP | GFLOP/s | of conv peak | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|"]
+    mem_head = "peak RSS / CUDA MiB" if a.device.startswith("cuda") else "peak RSS MiB"
+    rows = [f"| figure | this run | GFLOP | GFLOP/s | of conv peak | {mem_head} |", "|---|---:|---:|---:|---:|---:|"]
     for i, p in enumerate(peaks):
         rows.append(
             f"| peak ({'start' if i == 0 else 'end'}, {p.get('dtype', 'float32')}): matmul {p.get('n', 2048)}² / "
@@ -454,13 +455,15 @@ def report(a: argparse.Namespace, results: dict[str, list[dict]], load: tuple[st
         t = statistics.median(secs)
         gflop = rs[0].get("gflop")
         rate = gflop / t if gflop else None
-        shown = " / ".join(f"{s:.2f}" for s in secs)
+        shown = " / ".join(f"{s:.3g}" for s in secs)  # 3 digits: 53.1 s on a CPU, 0.165 s on a GPU
+        mem = f"{max(r.get('peak_rss_mib', 0) for r in rs):.0f}"
+        if any("cuda_peak_mib" in r for r in rs):
+            mem += f" / {max(r.get('cuda_peak_mib', 0) for r in rs):.0f}"
         extra = f" ({rs[0]['images_per_s']:.2f} img/s)" if "images_per_s" in rs[0] and unit == "s/iteration" else ""
         rows.append(
-            f"| {label} | {shown} {unit}{extra} | {gflop:.1f} | {rate:.0f} | {rate / conv_peak:.0%} | "
-            f"{max(r.get('peak_rss_mib', 0) for r in rs):.0f} |"
+            f"| {label} | {shown} {unit}{extra} | {gflop:.1f} | {rate:.0f} | {rate / conv_peak:.0%} | {mem} |"
             if rate and conv_peak
-            else f"| {label} | {shown} {unit}{extra} | | | | {max(r.get('peak_rss_mib', 0) for r in rs):.0f} |"
+            else f"| {label} | {shown} {unit}{extra} | | | | {mem} |"
         )
 
     row(
