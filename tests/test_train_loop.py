@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -318,9 +319,21 @@ def test_bf16_autocast_and_channels_last_run_on_cpu(tmp_path: Path) -> None:
     assert result.complete
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert all(isinstance(r["G/rec"], float) and r["G/rec"] == r["G/rec"] for r in records)
+    assert not any("G/grad_scale" in r for r in records)  # no GradScaler outside fp16
     for name in ("generator", "adaptors", "discriminator"):
         assert changed_params(before[name], task.networks[name])
         assert all(p.dtype == torch.float32 for p in task.networks[name].parameters())
+
+
+def test_fp16_logs_each_sides_grad_scale_so_skipped_steps_show(tmp_path: Path) -> None:
+    """GradScaler skips a step whose fp16 gradients overflow and halves its scale; the logged scale
+    is how a user sees that (this tiny run overflows at every step, as its falling scale shows)."""
+    fit(translation_task(tiny_config(amp="fp16")), tiny_dataset(), tmp_path, device="cpu", progress=False)
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    for side in ("D", "G"):
+        scales = [r[f"{side}/grad_scale"] for r in records]
+        assert all(0 < s <= 2**16 and math.log2(s).is_integer() for s in scales), scales
+        assert scales[-1] < scales[0], scales
 
 
 def test_library_entry_points_write_a_complete_run(tmp_path: Path) -> None:

@@ -241,6 +241,9 @@ def train_step(
             logs |= _update(g_side, objective.g_loss, nets, micro, optimizers, scalers["G"], autocast, ortho_reg)
         finally:
             nets["discriminator"].requires_grad_("discriminator" in phase.train)
+    for side, scaler in scalers.items():  # fp16: a falling scale is a skipped (overflowed) step, made visible
+        if scaler.is_enabled() and logs:
+            logs[f"{side}/grad_scale"] = torch.tensor(scaler.get_scale(), device=next(iter(logs.values())).device)
     return logs
 
 
