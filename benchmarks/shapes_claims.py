@@ -769,14 +769,27 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def load(p: Plan, name: str, recipe: bool = False) -> dict | None:
-    """The summary of run NAME's report (a recipe evaluation on trg-val if `recipe`): from WORK, else
-    from its record (`record_path`), else None."""
+def load_report(p: Plan, name: str, recipe: bool = False) -> dict | None:
+    """Run NAME's report (a recipe evaluation on trg-val if `recipe`): from WORK, else from its record
+    (`record_path`), else None."""
     kept = record_path(p, name, recipe)
     for path in [p.work / ("recipe-reports" if recipe else "reports") / name / "report.json", kept]:
         if path is not None and (report := read_json(path)):
-            return report["summary"]
+            return report
     return None
+
+
+def load(p: Plan, name: str, recipe: bool = False) -> dict | None:
+    """The summary of run NAME's report (`load_report`), else None."""
+    report = load_report(p, name, recipe)
+    return report["summary"] if report else None
+
+
+def judge(report: dict) -> str:
+    """The RC classifier that scored a report (its sha256, 8 digits; '?' if the report names none). It is
+    trained with a fixed seed, but on another machine it rounds differently and comes out another
+    classifier, so one model scored by two judges gets slightly different RC and mFID."""
+    return report.get("protocol", {}).get("classifier", {}).get("rc_classifier_sha256", "?")[:8]
 
 
 def cell(values: list[float]) -> str:
@@ -802,9 +815,16 @@ def source_rows(p: Plan) -> list[tuple[str, str, str]]:
 def stage_report(p: Plan) -> Path:
     keep_records(p)
     lines = [
-        "| Method | claim | seeds | " + " | ".join(h for _, h in COLUMNS) + " |",
-        "|---|---|---|" + "---:|" * len(COLUMNS),
+        "| Method | claim | seeds | " + " | ".join(h for _, h in COLUMNS) + " | judge |",
+        "|---|---|---|" + "---:|" * len(COLUMNS) + "---|",
     ]
+    judges: dict[str, str] = {}  # sha -> letter, in order of appearance
+
+    def row(label: str, kind: str, seeds: str, reports: list[dict]) -> str:
+        cells = " | ".join(cell([r["summary"].get(k) for r in reports]) for k, _ in COLUMNS)
+        marks = "/".join(judges.setdefault(judge(r), chr(ord("A") + len(judges))) for r in reports)  # per seed
+        return f"| {label} | {kind} | {seeds} | {cells} | {marks} |"
+
     for label, name, kind in [
         ("input copied (perfect pose, wrong class)", "baseline-copy", "baseline"),
         ("ideal translation (re-rendered)", "baseline-ideal", "baseline"),
@@ -812,17 +832,19 @@ def stage_report(p: Plan) -> Path:
         ("**the shipped `shapes` model** (the recipe's choice)", shipped_report(), "recipe"),
         *source_rows(p),
     ]:
-        s = load(p, name)
-        if s:
-            lines.append(f"| {label} | {kind} | – | " + " | ".join(cell([s.get(k)]) for k, _ in COLUMNS) + " |")
+        if report := load_report(p, name):
+            lines.append(row(label, kind, "–", [report]))
     for v in p.variants():
-        found = [s for seed in p.seeds if (s := load(p, f"{v.slug}-s{seed}"))]
+        found = [r for seed in p.seeds if (r := load_report(p, f"{v.slug}-s{seed}"))]
         if found:
-            lines.append(
-                f"| {v.name} | {v.claim} | {len(found)} | "
-                + " | ".join(cell([s.get(k) for s in found]) for k, _ in COLUMNS)
-                + " |"
-            )
+            lines.append(row(v.name, v.claim, str(len(found)), found))
+    if judges:
+        lines.append(
+            "\njudge: the RC classifier (also the mFID/mKID features) that scored each row, per seed: "
+            + ", ".join(f"{letter} = {sha}" for sha, letter in judges.items())
+            + ("." if len(judges) < 2 else ". Each was trained with the same seed and recipe on the same images, "
+               "but on another machine, so they round differently: compare rows scored by one judge.")
+        )  # fmt: skip
     teacher = teacher_records(p)
     extra = read_json(p.work / "reports" / "extra.json" if teacher is None else teacher / "extra.json")  # merged
     if extra:

@@ -67,6 +67,31 @@ def test_records_of_two_teachers_never_mix(claims, tmp_path, monkeypatch):
     assert claims.load(old, "source-k288")["RC"] == 96.0
 
 
+def test_claims_table_names_the_judge_of_each_seed(claims, tmp_path, monkeypatch):
+    """Rows scored by two RC classifiers (one recipe, trained on two machines) are marked per seed, and the
+    legend names both, so that a mean over seeds never hides a change of judge."""
+    monkeypatch.setattr(claims, "RECORDS", tmp_path / "records")
+    monkeypatch.setattr(claims, "shipped_report", lambda: "no-shipped-report")
+    plan = replace(_plan(claims, tmp_path / "work", _source(tmp_path / "src", b"teacher")), seeds=(0, 1))
+    for name, rc, sha in (
+        ("baseline-copy", 0.0, "a" * 64),
+        ("deepi2i-s0", 60.0, "a" * 64),
+        ("deepi2i-s1", 70.0, "b" * 64),
+    ):
+        folder = plan.work / "reports" / name
+        folder.mkdir(parents=True)
+        report = {"summary": {"RC": rc}, "protocol": {"classifier": {"rc_classifier_sha256": sha}}}
+        (folder / "report.json").write_text(json.dumps(report))
+
+    table = claims.stage_report(plan).read_text().splitlines()
+
+    assert [line for line in table if line.startswith("| DeepI2I |")] == [
+        "| DeepI2I | 1,2,3,4 | 2 | 65.0 ± 5.0 | – | – | – | – | – | – | – | A/B |"
+    ]
+    assert [line for line in table if line.startswith("| input copied")][0].endswith("| A |")
+    assert any(line.startswith("judge:") and "A = aaaaaaaa, B = bbbbbbbb" in line for line in table)
+
+
 def test_recipe_rule_least_miss_then_colour(claims):
     far = {"RC": 70.0, "center_error_px": 2.0, "fg_color_error": 10.0}
     near = {"RC": 89.0, "center_error_px": 2.0, "fg_color_error": 60.0}
