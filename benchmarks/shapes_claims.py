@@ -149,6 +149,17 @@ CANDIDATES: tuple[Candidate, ...] = (
         (48.0, 96.0, 144.0),
         raw=("palette-aug", "the preset + our palette term (λ_color 5) + DiffAugment"),
     ),
+    # Added in the eleventh session, before any number of it was seen, after claim 3's adaptor at 4 px alone
+    # (test split, 48 kimg, seed 0) kept the input (3.6 px) and scored RC 77.5 where the full hierarchy
+    # scored 67.0: do the 16 and 32 px levels, which carry the input's outline, hold the class back? The
+    # palette term keeps the colours those levels would have carried; 8 px stays for the pose.
+    Candidate(
+        "palette-ema-l48",
+        "palette-ema with only the 4 and 8 px levels connected (w_l 1 each)",
+        ("--lambda-color", "5", "--color-term", "palette", "--ema-decay", "0.999", "--levels", "8,4"),
+        (48.0, 96.0, 144.0),
+        raw=("palette-l48", "the preset + our palette term (λ_color 5), only the 4 and 8 px levels"),
+    ),
 )
 # Translation-time adaptor weights. w_l of Eq. 5 is read at every forward, so a trained model can translate
 # with other weights than it trained with (its networks unchanged). The grid: multipliers of the shapes64
