@@ -161,6 +161,24 @@ CANDIDATES: tuple[Candidate, ...] = (
         (48.0, 96.0, 144.0),
         raw=("palette-l48", "the preset + our palette term (λ_color 5), only the 4 and 8 px levels"),
     ),
+    # Added in the twelfth session, before any number of them was seen: palette-ema-l48 kept the 8 px level,
+    # which alone ignores the input (claim 3); the adaptor at 4 px alone kept it (3.0-3.6 px) with RC 81.5 ± 4.0
+    # over two seeds at 48 kimg on the test split. Does it hold at the recipe's length, with and without the
+    # palette term (the recipe without a colour term scored higher RC on trg-val from the old source)?
+    Candidate(
+        "palette-ema-l4",
+        "palette-ema with only the 4 px level connected (w_l 1)",
+        PALETTE_EMA + ("--levels", "4"),
+        (48.0, 96.0, 144.0),
+        raw=("palette-l4", "the preset + our palette term (λ_color 5), only the 4 px level"),
+    ),
+    Candidate(
+        "ema-l4",
+        "the preset + EMA of G (decay 0.999), only the 4 px level connected (w_l 1)",
+        ("--ema-decay", "0.999", "--levels", "4"),
+        (48.0, 96.0, 144.0),
+        raw=("l4", "the preset with only the 4 px level connected (claim 3's only-4, trained longer)"),
+    ),
 )
 # Translation-time adaptor weights. w_l of Eq. 5 is read at every forward, so a trained model can translate
 # with other weights than it trained with (its networks unchanged). The grid: multipliers of the shapes64
