@@ -102,6 +102,27 @@ def test_recipe_rule_least_miss_then_colour(claims):
     assert claims.choose([far, near, near_better_colour]) is near_better_colour
 
 
+def test_recipe_winner_is_trained_on_the_goals_target_set(claims, tmp_path, monkeypatch):
+    """A candidate trained on other data (a diagnostic, e.g. ten times the images) is scored but never
+    chosen, however well it scores: the goals are for the 45-per-class target."""
+    diagnostic = next(c for c in claims.CANDIDATES if c.data != "trg")
+    scores = {
+        claims.recipe_name(slug, 0, k): {
+            "RC": 95.0 if slug in (diagnostic.slug, diagnostic.raw[0]) else 70.0,
+            "center_error_px": 2.5,
+            "fg_color_error": 40.0,
+        }
+        for c in claims.CANDIDATES
+        for slug in (c.slug, c.raw and c.raw[0])
+        if slug
+        for k in c.kimg
+    }
+    monkeypatch.setattr(claims, "load", lambda p, name, recipe=False: scores[name])
+    candidate, slug, _, _ = claims.chosen_recipe(_plan(claims, tmp_path / "work", tmp_path / "source"))
+    assert candidate.data == "trg" and slug not in (diagnostic.slug, diagnostic.raw[0])
+    assert claims.choose(list(scores.values()))["RC"] == 95.0  # the rule alone would have picked it
+
+
 def test_calibration_weights_are_multiples_of_the_preset(claims):
     assert claims.CALIBRATION[0] == (1, 1, 1, 1)  # as trained is always a candidate: never worse on trg-val
     assert claims.calibrated_weights((1.3, 0.5, 1, 1)) == {4: 1.3, 8: 0.5, 16: 0.3, 32: 0.1}
