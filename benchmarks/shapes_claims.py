@@ -245,6 +245,7 @@ class Plan:
     val_per_class: int = 100  # translations per class on trg-val (the recipe search)
     fc: bool = False
     source: str | None = None  # an existing source export (e.g. the shipped "shapes-source"): no pretraining
+    calibrate: Path | None = None  # the export whose w_l the calibrate stage scores (None: the shipped `shapes`)
     log: list[str] = field(default_factory=list)
 
     @property
@@ -634,10 +635,11 @@ def stage_calibrate(p: Plan) -> None:
     """Choose the shipped model's translation-time adaptor weights on trg-val: score every CALIBRATION
     setting there (each an export of the same networks with other w_l), let the recipe's rule pick, and
     if it picks other weights than the shipped config's, rewrite the shipped config.json (and say so in
-    its model card). The networks' weights are never touched."""
+    its model card). The networks' weights are never touched. With --calibrate EXPORT, the same for a
+    candidate before it is shipped: its settings are scored and the rule's choice printed, nothing written."""
     from deepi2i.checkpoint import load_export
 
-    shipped = shipped_model()
+    shipped = p.calibrate or shipped_model()
     model = load_export(shipped)
     shipped_scale = calibration_scale(model.config.adaptor_weights)
     tag = weights_tag(shipped)
@@ -654,8 +656,8 @@ def stage_calibrate(p: Plan) -> None:
     scale, export = next((scale, export) for scale, export, s in scored if s is best)
     weights = calibrated_weights(scale)
     print(f"  the rule's choice on trg-val: {calibration_label(scale)} (w_l {weights}), RC {best['RC']:.1f}")
-    if p.quick:
-        print("  a quick run: the shipped config is left as it is")
+    if p.quick or p.calibrate is not None:
+        print("  a quick run or a candidate (--calibrate): no config is rewritten")
         return
     if shipped_scale == scale:
         print("  the shipped config already has these weights: nothing to change")
@@ -1107,6 +1109,12 @@ def main() -> None:
         help="start every transfer from this source export or shipped name (e.g. shapes-source) "
         "instead of pretraining one",
     )
+    ap.add_argument(
+        "--calibrate",
+        type=Path,
+        help="the calibrate stage scores this export's translation-time w_l on trg-val and prints the rule's "
+        "choice, writing nothing (default: choose and ship the shipped `shapes` model's)",
+    )
     args = ap.parse_args()
     plan = Plan(
         work=args.work.resolve(),
@@ -1119,6 +1127,7 @@ def main() -> None:
         val_per_class=10 if args.quick else 100,
         source=args.source,
         fc=args.fc,
+        calibrate=args.calibrate.resolve() if args.calibrate else None,
     )
     if args.list:
         for v in VARIANTS:

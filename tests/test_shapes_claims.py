@@ -180,3 +180,40 @@ def test_calibrate_ships_the_rules_choice_in_config_json_only(claims, tmp_path, 
 
     claims.stage_calibrate(plan)  # the shipped config already holds the choice
     assert (shipped / "MODEL_CARD.md").read_text() == card
+
+
+def test_calibrate_a_candidate_scores_it_and_writes_nothing(claims, tmp_path, monkeypatch, capsys):
+    """--calibrate EXPORT scores a candidate's settings under its own weights' tag and prints the rule's
+    choice; neither the candidate nor the shipped model is rewritten."""
+    import torch
+
+    from deepi2i.checkpoint import load_export
+    from deepi2i.pretrained import shipped_path
+
+    candidate = tmp_path / "candidate"
+    model = load_export(shipped_path("shapes"))
+    with torch.no_grad():
+        next(model.generator.parameters()).add_(0.01)  # other networks: another weights tag than the shipped
+    model.save_pretrained(candidate)
+    before = {f.name: f.read_bytes() for f in candidate.iterdir()}
+    shipped_files = {f.name: f.read_bytes() for f in shipped_path("shapes").iterdir()}
+    shipped = tmp_path / "shipped"  # a copy stands in for the shipped model: a fault must not touch the real one
+    shutil.copytree(shipped_path("shapes"), shipped)
+    monkeypatch.setattr(claims, "shipped_model", lambda: shipped)
+    monkeypatch.setattr(claims, "evaluate", lambda *args, **kwargs: None)
+    best = claims.calibration_label((1.6, 0.5, 1, 1))
+    names = []
+
+    def load(p, name, recipe=False):
+        names.append(name)
+        return {"RC": 85.0 if name.endswith(best) else 70.0, "center_error_px": 2.5, "fg_color_error": 40.0}
+
+    monkeypatch.setattr(claims, "load", load)
+    plan = replace(_plan(claims, tmp_path / "work", candidate), calibrate=candidate)
+    claims.stage_calibrate(plan)
+    assert len(names) == len(claims.CALIBRATION)
+    assert all(n.startswith(f"calibrate-{claims.weights_tag(candidate)}") for n in names)
+    assert "w1.6-0.5-1-1" in capsys.readouterr().out
+    assert {f.name: f.read_bytes() for f in candidate.iterdir()} == before
+    assert claims.weights_tag(candidate) != claims.weights_tag(shipped)
+    assert {f.name: f.read_bytes() for f in shipped.iterdir()} == shipped_files
