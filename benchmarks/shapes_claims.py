@@ -5,6 +5,7 @@
                                             [--stages data,source,train,eval,extra,report]
   python benchmarks/shapes_claims.py WORK --seeds 0 --stages data,source,recipe,report  # the recipe search
   python benchmarks/shapes_claims.py WORK --source shapes-source --stages data,calibrate   # the shipped w_l
+  python benchmarks/shapes_claims.py WORK --source shapes-source --stages calibrate --calibrate EXPORT  # a candidate's
 
 Every stage is resumable: rerunning the same command skips finished runs and evaluations and
 resumes an interrupted training run from its newest checkpoint. `--quick` shrinks every length
