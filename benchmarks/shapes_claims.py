@@ -640,10 +640,10 @@ def stage_calibrate(p: Plan) -> None:
     candidate before it is shipped: its settings are scored and the rule's choice printed, nothing written."""
     from deepi2i.checkpoint import load_export
 
-    shipped = p.calibrate or shipped_model()
-    model = load_export(shipped)
-    shipped_scale = calibration_scale(model.config.adaptor_weights)
-    tag = weights_tag(shipped)
+    target = p.calibrate or shipped_model()  # the model whose w_l are scored (and, if shipped, rewritten)
+    model = load_export(target)
+    target_scale = calibration_scale(model.config.adaptor_weights)
+    tag = weights_tag(target)
     scored = []
     for scale in CALIBRATION:
         name = calibration_name(tag, scale)
@@ -660,12 +660,12 @@ def stage_calibrate(p: Plan) -> None:
     if p.quick or p.calibrate is not None:
         print("  a quick run or a candidate (--calibrate): no config is rewritten")
         return
-    if shipped_scale == scale:
+    if target_scale == scale:
         print("  the shipped config already has these weights: nothing to change")
         return
     # the chosen export differs from the shipped one only in config.json: copy just that file
-    shutil.copy(export / "config.json", shipped)
-    card = shipped / "MODEL_CARD.md"
+    shutil.copy(export / "config.json", target)
+    card = target / "MODEL_CARD.md"
     kept = [line for line in card.read_text().splitlines() if not line.startswith(CALIBRATED)]  # an earlier choice
     note = (
         f"{CALIBRATED} w_l = {weights} at 4/8/16/32 px, chosen on trg-val by "
@@ -673,7 +673,7 @@ def stage_calibrate(p: Plan) -> None:
         f"(trained with the preset's {dict(preset_weights())}; the networks are as trained)."
     )
     card.write_text("\n".join([*kept, note]) + "\n")
-    print(f"  rewrote {shipped / 'config.json'} with w_l {weights}")
+    print(f"  rewrote {target / 'config.json'} with w_l {weights}")
 
 
 def curve_points(p: Plan, v: Variant, seed: int) -> list[tuple[float, str]]:

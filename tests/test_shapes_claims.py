@@ -106,19 +106,17 @@ def test_recipe_winner_is_trained_on_the_goals_target_set(claims, tmp_path, monk
     """A candidate trained on other data (a diagnostic, e.g. ten times the images) is scored but never
     chosen, however well it scores: the goals are for the 45-per-class target."""
     diagnostic = next(c for c in claims.CANDIDATES if c.data != "trg")
+    plan = _plan(claims, tmp_path / "work", tmp_path / "source")
     scores = {
-        claims.recipe_name(slug, 0, k): {
+        name: {
             "RC": 95.0 if slug in (diagnostic.slug, diagnostic.raw[0]) else 70.0,
             "center_error_px": 2.5,
             "fg_color_error": 40.0,
         }
-        for c in claims.CANDIDATES
-        for slug in (c.slug, c.raw and c.raw[0])
-        if slug
-        for k in c.kimg
+        for slug, _, _, _, name in claims.recipe_runs(plan)
     }
     monkeypatch.setattr(claims, "load", lambda p, name, recipe=False: scores[name])
-    candidate, slug, _, _ = claims.chosen_recipe(_plan(claims, tmp_path / "work", tmp_path / "source"))
+    candidate, slug, _, _ = claims.chosen_recipe(plan)
     assert candidate.data == "trg" and slug not in (diagnostic.slug, diagnostic.raw[0])
     assert claims.choose(list(scores.values()))["RC"] == 95.0  # the rule alone would have picked it
 
