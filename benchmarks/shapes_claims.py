@@ -193,6 +193,17 @@ CANDIDATES: tuple[Candidate, ...] = (
         raw=("palette-500", "the preset + our palette term (λ_color 5), on 450 images per class"),
         data="trg500",
     ),
+    # Added in the thirteenth session, before any number of it was seen. The reconstruction term (Eq. 3) matches
+    # D's features of each translation to its input's at every level; D's 4 px features feed its class projection,
+    # so there the term pulls a translation back to the input's class ("Why the paper's weights lose the pose").
+    # Pose lives at 8-32 px and in the adaptors: does dropping α_4 free class identity without losing the input?
+    Candidate(
+        "palette-ema-norec4",
+        "palette-ema without the reconstruction term at 4 px (α 0 / 0.1 / 0.1 / 0.01 at 4 / 8 / 16 / 32 px)",
+        PALETTE_EMA + ("--rec-weights", "4:0,8:0.1,16:0.1,32:0.01"),
+        (48.0, 96.0, 144.0),
+        raw=("palette-norec4", "the preset + our palette term (λ_color 5), α_4 0"),
+    ),
 )
 # Translation-time adaptor weights. w_l of Eq. 5 is read at every forward, so a trained model can translate
 # with other weights than it trained with (its networks unchanged). The grid: multipliers of the shapes64
