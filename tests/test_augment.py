@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepi2i.training.augment import diff_augment
+from deepi2i.training.augment import diff_augment, draws
 from deepi2i.training.config import TrainConfig
 
 
@@ -47,12 +47,12 @@ def test_gradients_reach_the_kept_pixels_only() -> None:
 
 def test_bad_policies_and_draws_are_refused_with_the_choices() -> None:
     x = torch.zeros(2, 3, 16, 16)
-    with pytest.raises(ValueError, match="choose from translation, cutout"):
+    with pytest.raises(ValueError, match="choose from translation, cutout, color, flip, rotate90"):
         diff_augment(x, torch.zeros(2, 4), ["colour"])
-    with pytest.raises(ValueError, match=r"u must be \[2, 4\]"):
+    with pytest.raises(ValueError, match=r"u must be \[2, ≥4\]"):
         diff_augment(x, torch.zeros(3, 4), ["cutout"])
     with pytest.raises(ValueError, match="augment names unknown"):
-        TrainConfig.from_dict({**TrainConfig(phases=_one_phase()).to_dict(), "augment": ["flip"]})
+        TrainConfig.from_dict({**TrainConfig(phases=_one_phase()).to_dict(), "augment": ["zoom"]})
 
 
 def _one_phase():
@@ -73,3 +73,42 @@ def test_the_layout_comes_back_as_it_went_in() -> None:
     out = diff_augment(x.contiguous(memory_format=torch.channels_last), u, ["translation", "cutout"])
     assert out.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(out, diff_augment(x, u, ["translation", "cutout"]))
+
+
+def test_each_policy_reads_its_own_draws_so_adding_one_keeps_the_others_streams() -> None:
+    """Runs with translation + cutout draw 4 numbers per image, as before color, flip and rotate90 existed."""
+    assert draws(["translation", "cutout"]) == draws(["translation"]) == draws(["cutout"]) == 4
+    assert draws(["color", "translation", "cutout"]) == 7 and draws(["rotate90"]) == 9
+    x = torch.randn(2, 3, 16, 16)
+    u = torch.rand(2, 9, generator=torch.Generator().manual_seed(2))
+    only_geometry = diff_augment(x, u[:, :4], ["translation", "cutout"])
+    with_identity_colour = u.clone()
+    with_identity_colour[:, 4:7] = torch.tensor([0.5, 0.5, 0.5])  # brightness +0, saturation ×1, contrast ×1
+    out = diff_augment(x, with_identity_colour[:, :7], ["color", "translation", "cutout"])
+    torch.testing.assert_close(out, only_geometry)
+
+
+def test_color_moves_brightness_saturation_and_contrast_within_diffaugments_ranges() -> None:
+    x = torch.rand(1, 3, 8, 8) * 2 - 1
+    brighter = diff_augment(x, torch.tensor([[0, 0, 0, 0, 1.0, 0.5, 0.5]]), ["color"])
+    torch.testing.assert_close(brighter, x + 0.5)
+    grey = diff_augment(x, torch.tensor([[0, 0, 0, 0, 0.5, 0.0, 0.5]]), ["color"])  # saturation ×0
+    torch.testing.assert_close(grey, x.mean(1, keepdim=True).expand_as(x))
+    flat = diff_augment(x, torch.tensor([[0, 0, 0, 0, 0.5, 0.5, 0.0]]), ["color"])  # contrast ×0.5
+    torch.testing.assert_close(flat - flat.mean(), (x - x.mean()) * 0.5)
+
+
+def test_flip_and_rotate90_move_pixels_without_changing_them() -> None:
+    img = dot_image()  # the dot at row 5, column 9 of 16
+    where = lambda out: out[0, 0].nonzero().tolist()  # noqa: E731
+    u = torch.zeros(1, 9)
+    assert where(diff_augment(img, u, ["flip"])) == [[5, 6]]  # mirrored: column 15 - 9
+    u[0, 7] = 0.9  # no flip
+    assert where(diff_augment(img, u, ["flip"])) == [[5, 9]]
+    turns = [where(diff_augment(img, u.index_fill(1, torch.tensor([8]), k / 4 + 0.01), ["rotate90"])) for k in range(4)]
+    assert turns == [[[5, 9]], [[6, 5]], [[10, 6]], [[9, 10]]]  # counter-clockwise quarter turns
+    x = torch.randn(4, 3, 16, 16)
+    out = diff_augment(x, torch.rand(4, 9, generator=torch.Generator().manual_seed(3)), ["flip", "rotate90"])
+    torch.testing.assert_close(out.flatten(1).sort(1).values, x.flatten(1).sort(1).values)  # a permutation
+    with pytest.raises(ValueError, match="square"):
+        diff_augment(torch.zeros(1, 3, 8, 16), torch.zeros(1, 9), ["rotate90"])

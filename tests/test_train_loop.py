@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, TensorDataset
 from deepi2i.config import BigGANConfig
 from deepi2i.networks.biggan import BigGAN
 from deepi2i.training import NonFiniteLossError, PretrainTask, TranslationTask, fit, pretrain, train
+from deepi2i.training.augment import AUGMENTS
 from deepi2i.training.config import PhaseConfig, TrainConfig, train_preset
 from deepi2i.training.state import list_checkpoints, load_checkpoint
 
@@ -217,7 +218,7 @@ def test_resume_after_a_kill_reproduces_the_uninterrupted_run(tmp_path: Path, ta
     """Stop at step 3 (the last checkpoint is step 2), rerun: identical final state, bit for bit
     (with augmentation too: its draws come from the loop's seeded stream)."""
     task, _, extra = task_kind.partition("+")
-    augment = ("translation", "cutout") if extra == "augment" else ()
+    augment = AUGMENTS if extra == "augment" else ()  # every transform, colour and turns included
     config = tiny_config(task, checkpoint_every=2, accumulation=2, ema_decay=0.8, augment=augment)
 
     def make_task():

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, Dataset
 from deepi2i._io import atomic_write_bytes
 from deepi2i.device import use_tf32
 from deepi2i.networks.deepi2i import sample_z
-from deepi2i.training.augment import DRAWS_PER_IMAGE
+from deepi2i.training.augment import draws
 from deepi2i.training.config import TrainConfig
 from deepi2i.training.distributed import (
     DistInfo,
@@ -164,7 +164,9 @@ def draw_batch(
     z_g = sample_z(b, dim_z, generator=rng)
     u: list[Tensor | None] = [None, None, None]
     if config.augment:
-        u = [torch.rand(b, DRAWS_PER_IMAGE, generator=rng)[mine] for _ in range(3)]  # real, D-step fake, G-step fake
+        u = [
+            torch.rand(b, draws(config.augment), generator=rng)[mine] for _ in range(3)
+        ]  # real, D-step fake, G-step fake
     return Batch(x_real, y_real, y_d[mine], z_d[mine], y_g[mine], z_g[mine], x_src, y_src, *u)
 
 
