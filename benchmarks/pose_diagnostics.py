@@ -11,6 +11,9 @@ split gives the inputs. For each pyramid level l it prints:
 - `rec_l`: the level's weighted reconstruction term α_l · |Ψ_l(x) − Ψ_l(ŷ)| (Eq. 3).
 - `grad rec / grad adv`: the norms of the gradients of λ_rec·L_rec and λ_adv·L_adv with respect
   to that level's adaptor output: which term steers the adaptor.
+- `|ΔΨ| own / other`: the mean |Ψ_l(x) − Ψ_l(ŷ)| (Eq. 3 before α_l) for translations into the input's
+  own class and into another class (same z): how much the level's reconstruction term charges a
+  translation for changing the class.
 
 and two whole-model numbers: `input dependence`, the mean pixel change between translations of
 two different inputs with the same z and class, divided by the change between two z for the same
@@ -88,6 +91,13 @@ def diagnose(model: DeepI2I, x: torch.Tensor, y_src: torch.Tensor, seed: int = 0
             "grad_rec_over_adv": float(gr.norm()) / max(float(ga.norm()), 1e-12),
         }
 
+    # what the reconstruction term charges for a class change: |ΔΨ_l| into the input's own class vs another
+    with torch.no_grad():
+        for target, key in ((y_src, "feat_change_own"), (y, "feat_change_other")):
+            _, feats = model.discriminator.features(model(x, target, z), target, levels, c.relu_last_tap)
+            for r in levels:
+                rows[r][key] = float((feats[r] - feats_src[r]).abs().mean())
+
     # how much the output moves with the input, z and class
     with torch.no_grad():
         base = model(x, y, z)
@@ -123,11 +133,14 @@ def main() -> None:
     x = torch.stack([data[int(i)][0] for i in idx])
     y = torch.tensor([int(data[int(i)][1]) for i in idx])
     out = diagnose(model, x, y, args.seed, args.lambda_rec)
-    print(f"{'level':>6} {'|Φ_l|':>8} {'|w·Λ_l|':>9} {'ratio':>7} {'rec_l':>8} {'grad rec/adv':>13}")
+    print(
+        f"{'level':>6} {'|Φ_l|':>8} {'|w·Λ_l|':>9} {'ratio':>7} {'rec_l':>8} {'grad rec/adv':>13} "
+        f"{'|ΔΨ| own / other':>17}"
+    )
     for r, v in out["levels"].items():
         print(
             f"{r:>6} {v['phi_rms']:8.3f} {v['skip_rms']:9.3f} {v['skip_over_phi']:7.3f} {v['rec_term']:8.4f} "
-            f"{v['grad_rec_over_adv']:13.3f}"
+            f"{v['grad_rec_over_adv']:13.3f} {v['feat_change_own']:8.3f} / {v['feat_change_other']:.3f}"
         )
     print(f"L_adv {out['adv']:.3f}  λ_rec·L_rec {out['rec']:.4f}")
     print(
