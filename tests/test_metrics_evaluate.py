@@ -214,6 +214,10 @@ def test_report_md_shows_the_table_row_the_protocol_and_every_class(runs):
     r["per_class"][0]["rc_labels"] = [199, 1]
     line = markdown_report(r).split(f"\n| {names[0]} | ")[1].split("\n")[0]
     assert line.endswith(f"| {names[1]} <1% |")
+    # the classes the RC judge itself recognises poorly on real images (RC's ceiling there) are named
+    assert set(r["protocol"]["classifier"]["rc_real_test_recall"]) == set(names)
+    r["protocol"]["classifier"]["rc_real_test_recall"] = {names[0]: 80.0, names[1]: 100.0}
+    assert f"on the real test split, lowest: {names[0]} 80.0%;" in markdown_report(r)
 
 
 def test_second_run_reuses_the_cache_and_gives_identical_numbers(runs):
@@ -299,6 +303,7 @@ def test_rc_and_fc_are_high_for_ideal_translations_and_rc_low_for_unchanged_inpu
     monkeypatch.setattr(protocol_module, "translate_jobs", ideal_colour_translations)
     ideal = evaluate(colour_model, colours, tmp_path / "ideal", cfg, progress=False)
     assert ideal["protocol"]["classifier"]["rc_real_test_accuracy"] == 100.0
+    assert ideal["protocol"]["classifier"]["rc_real_test_recall"] == dict.fromkeys(ideal["data"]["class_names"], 100.0)
     assert ideal["summary"]["RC"] == 100.0 and ideal["summary"]["FC"] == 100.0
     assert [row["fc"] for row in ideal["per_class"]] == [100.0] * 3
     assert all(row["real_test_images"] == 2 for row in ideal["per_class"])

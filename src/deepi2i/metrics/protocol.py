@@ -13,6 +13,7 @@ translations: how class-specific and realistic the teacher is that DeepI2I start
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -140,6 +141,7 @@ class RCClassifier:
     sha256: str
     from_cache: bool
     real_test_accuracy: float  # percent
+    real_test_recall: tuple[float | None, ...]  # percent per class (None: no test image): RC's ceiling per class
 
 
 def _rc_classifier(
@@ -169,8 +171,9 @@ def _rc_classifier(
         )
         model.save(path)
     preds, labels = predict(model, Uint8Split(test), device, cfg.batch_size, cfg.workers)
-    acc, _ = accuracy(preds, labels, test.num_classes)
-    return RCClassifier(model, sha256_file(path), cached, 100 * acc)
+    acc, recall = accuracy(preds, labels, test.num_classes)
+    per_class = tuple(None if math.isnan(r) else 100 * r for r in recall)
+    return RCClassifier(model, sha256_file(path), cached, 100 * acc, per_class)
 
 
 def _features(
@@ -333,6 +336,10 @@ def _classifier_section(
         "rc_classifier_sha256": None if rc is None else rc.sha256,
         "rc_classifier_from_cache": None if rc is None else rc.from_cache,
         "rc_real_test_accuracy": None if rc is None else rc.real_test_accuracy,
+        # the judge's own recall on each class's real test images: a translation cannot expect more
+        "rc_real_test_recall": None
+        if rc is None or train is None
+        else dict(zip(train.class_names, rc.real_test_recall, strict=True)),
         "rc_trained_on": None if train is None else f"real train split ({len(train)} images)",
         "fc_train_per_class": None,
         "fc_tested_on": None,

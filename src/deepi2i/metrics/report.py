@@ -108,6 +108,12 @@ def summary_table(reports: Sequence[dict[str, Any]], labels: Sequence[str] | Non
     return _table(["Method"] + [h for _, h in cols], rows)
 
 
+def _weakest(recall: dict[str, float | None] | None, below: float = 95.0) -> str:
+    """', lowest: pentagon 80.0%, square 78.0%' for the classes the RC judge itself recognises < `below`% of."""
+    weak = sorted((v, k) for k, v in (recall or {}).items() if v is not None and v < below)
+    return "" if not weak else ", lowest: " + ", ".join(f"{k} {v:.1f}%" for v, k in weak)
+
+
 def _protocol_lines(r: dict[str, Any]) -> list[str]:
     p = r["protocol"]
     lines = [
@@ -142,7 +148,8 @@ def _protocol_lines(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"- classifier: {c['backbone']} + FC ({init}), {c['epochs']} epochs, batch {c['batch_size']}, "
             f"lr {c['lr']}; RC classifier `{rc_sha}` scores {fmt(c.get('rc_real_test_accuracy'))}% "
-            f"on the real test split; FC trained on {c.get('fc_train_per_class') or '–'} translations per class"
+            f"on the real test split{_weakest(c.get('rc_real_test_recall'))}; "
+            f"FC trained on {c.get('fc_train_per_class') or '–'} translations per class"
         )
     if p.get("lpips"):
         lp = p["lpips"]
