@@ -19,8 +19,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-# DiffAugment's policies, then the lossless ones of ADA (Karras et al., NeurIPS 2020): Shapes are posed at any
-# angle and every class is mirror-symmetric, so a flip or a quarter turn of an image is another image of its class.
+# DiffAugment's policies, then the lossless ones of ADA (Karras et al., NeurIPS 2020). Use flip only where a mirrored
+# image is still of its class, rotate90 only where poses take any angle: on the Shapes target (posed at any angle, every
+# class mirror-symmetric) a flip or a quarter turn of an image is another image of its class; on faces, only flip.
 AUGMENTS = ("translation", "cutout", "color", "flip", "rotate90")
 _DRAWS = {"translation": 2, "cutout": 2, "color": 3, "flip": 1, "rotate90": 1}  # uniform draws per image
 
