@@ -52,6 +52,20 @@ def test_pretrain_then_train(shapes: Path, tmp_path: Path) -> None:
     assert (i2i / "export" / "generator.safetensors").read_bytes() == weights
 
 
+def test_a_generator_trained_from_scratch_can_be_wider_than_its_source(shapes: Path, tmp_path: Path) -> None:
+    """--ch with --init-from-source encoder,discriminator: E and D as the source, G at the new width."""
+    pre, i2i = tmp_path / "pre", tmp_path / "i2i"
+    common = ["--preset", "tiny", "--no-progress"]
+    assert main(["pretrain", "--data", str(shapes / "source"), "--out", str(pre), *common]) == 0
+    train = ["train", "--data", str(shapes / "target"), "--source", str(pre / "export"), "--out", str(i2i), *common]
+    assert main([*train, "--init-from-source", "encoder,discriminator", "--ch", "8"]) == 0
+    source, model = BigGAN.from_pretrained(pre / "export"), DeepI2I.from_pretrained(i2i / "export")
+    assert source.config.generator.ch == 4 and model.config.generator.ch == 8
+    assert model.config.encoder == model.config.discriminator == source.config.discriminator
+    out = model.translate(torch.zeros(2, 3, 32, 32), 1, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (2, 3, 32, 32) and torch.isfinite(out).all()
+
+
 def test_command_line_errors_are_one_clear_message(shapes: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     base = [
         "train",
@@ -67,6 +81,8 @@ def test_command_line_errors_are_one_clear_message(shapes: Path, tmp_path: Path,
     assert "--source" in capsys.readouterr().err
     assert main([*base, "--scratch", "--source", str(tmp_path)]) == 2
     assert "--scratch takes no --source" in capsys.readouterr().err
+    assert main([*base, "--source", str(tmp_path), "--ch", "8"]) == 2  # a transferred generator keeps its width
+    assert "--init-from-source" in capsys.readouterr().err
 
 
 def test_gpu_speed_flags_are_recorded_in_the_run(shapes: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -905,7 +905,12 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--batch-size", type=int, help="global batch per optimizer step (over all processes)")
         p.add_argument("--accumulation", type=int, help="micro-batches per step and process (gradient accumulation)")
         p.add_argument("--seed", type=int, help="seed of initialisation, data order, z and classes")
-        p.add_argument("--ch", type=int, help="network width of a model built from the preset (not with a source)")
+        p.add_argument(
+            "--ch",
+            type=int,
+            help="network width of a model built from the preset; with a source, only of a generator that "
+            "--init-from-source leaves out",
+        )
         p.add_argument("--lr-g", type=float, help=f"generator learning rate (default {tc('lr_generator')})")
         p.add_argument(
             "--lr-d",
@@ -1119,11 +1124,14 @@ def _run_training(args: argparse.Namespace, task: str) -> None:
     if task == "translate":
         if scratch and (args.source or args.init_from_source):
             raise CLIError("--scratch takes no --source / --init-from-source")
-        if args.ch is not None and not scratch:
-            raise CLIError("--ch sets the width of a model built from scratch; with --source the source decides it")
     transfer = None
     if getattr(args, "init_from_source", None):
         transfer = tuple(n.strip() for n in args.init_from_source.split(",") if n.strip())
+    if task == "translate" and args.ch is not None and not scratch and (transfer is None or "generator" in transfer):
+        raise CLIError(
+            "--ch sets the width of networks built from scratch; with --source the source decides it, except for "
+            "a generator left out of --init-from-source (e.g. --init-from-source encoder,discriminator --ch 16)"
+        )
     config = preset_config(
         args.preset,
         task,

@@ -66,7 +66,9 @@ def resolve_transfer_config(config: TrainConfig, source: BigGAN) -> TrainConfig:
     """The run's config with the source's architecture (the target's class count kept).
 
     DeepI2I's own settings (levels, adaptor weights, †DeepI2I) stay the preset's; a preset made
-    for another resolution is an error rather than a silent change of image size.
+    for another resolution is an error rather than a silent change of image size. A generator that
+    is not transferred keeps the config's own (e.g. a wider one, `--ch`): the adaptors map the
+    encoder's channels to whatever the generator has at each level, so its width is free.
     """
     if not config.transfer:
         return config
@@ -78,9 +80,8 @@ def resolve_transfer_config(config: TrainConfig, source: BigGAN) -> TrainConfig:
         )
     n = config.model.n_classes
     d_trg = dataclasses.replace(d, n_classes=n)
-    model = dataclasses.replace(
-        config.model, generator=dataclasses.replace(g, n_classes=n), discriminator=d_trg, encoder=d_trg
-    )
+    g_trg = dataclasses.replace(g, n_classes=n) if "generator" in config.transfer else config.model.generator
+    model = dataclasses.replace(config.model, generator=g_trg, discriminator=d_trg, encoder=d_trg)
     return dataclasses.replace(config, model=model)
 
 
