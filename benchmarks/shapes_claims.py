@@ -209,6 +209,7 @@ CANDIDATES: tuple[Candidate, ...] = (
     # memory of 45 images per class holds RC down. Each Shapes image has its own colours, which a discriminator can
     # memorise as easily as shapes; DiffAugment's colour transform hides them, and since Shapes are posed at any
     # angle and every class is mirror-symmetric, ADA's flips and quarter turns give D new images of the same class.
+    # (That premise was wrong: poses turn by at most ±45°, and augr lost arrows and triangles; see shapes.md.)
     Candidate(
         "palette-ema-augc",
         "palette-ema + DiffAugment (color, translation, cutout) on D's inputs",

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-# DiffAugment's policies, then the lossless ones of ADA (Karras et al., NeurIPS 2020). Use flip only where a mirrored
-# image is still of its class, rotate90 only where poses take any angle: on the Shapes target (posed at any angle, every
-# class mirror-symmetric) a flip or a quarter turn of an image is another image of its class; on faces, only flip.
+# DiffAugment's policies, then two of ADA's (Karras et al., NeurIPS 2020). Applied to every image, as here, a flip or
+# a quarter turn "leaks" (the generator may learn to draw mirrored or turned images) unless the data already holds
+# each image's mirror / turns as often as the image itself. Faces: flip only. Shapes: neither, since poses are turned
+# by at most ±45° and crescents, arrows, hearts and triangles change under them (docs/results/shapes.md).
 AUGMENTS = ("translation", "cutout", "color", "flip", "rotate90")
 _DRAWS = {"translation": 2, "cutout": 2, "color": 3, "flip": 1, "rotate90": 1}  # uniform draws per image
 
