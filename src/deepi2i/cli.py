@@ -1127,11 +1127,6 @@ def _run_training(args: argparse.Namespace, task: str) -> None:
     transfer = None
     if getattr(args, "init_from_source", None):
         transfer = tuple(n.strip() for n in args.init_from_source.split(",") if n.strip())
-    if task == "translate" and args.ch is not None and not scratch and (transfer is None or "generator" in transfer):
-        raise CLIError(
-            "--ch sets the width of networks built from scratch; with --source the source decides it, except for "
-            "a generator left out of --init-from-source (e.g. --init-from-source encoder,discriminator --ch 16)"
-        )
     config = preset_config(
         args.preset,
         task,

@@ -214,9 +214,15 @@ def preset_config(
 ) -> TrainConfig:
     """A preset sized for the class folder `data` (its classes), with TrainConfig field overrides.
 
-    `ch` changes the width of a model built from the preset (scratch runs, pretraining);
+    `ch` changes the width of a model built from the preset (scratch runs, pretraining, or a generator
+    that `transfer` leaves out: the source decides every transferred network's);
     `model_overrides` replaces DeepI2IConfig fields (adaptor_weights, levels, use_adaptors).
     """
+    if ch is not None and task == "translate" and not scratch and (transfer is None or "generator" in transfer):
+        raise ValueError(
+            "--ch sets the width of networks built from scratch; with --source the source decides it, except for "
+            "a generator left out of --init-from-source (e.g. --init-from-source encoder,discriminator --ch 16)"
+        )
     names = _class_names(data)
     config = train_preset(
         preset, task, len(names), names, kimg=kimg, phase1_kimg=phase1_kimg, scratch=scratch, transfer=transfer
