@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-from deepi2i.data.folder import ClassFolderDataset
-from deepi2i.metrics.classifier import ImageClassifier
+from deepi2i.metrics.classifier import ImageClassifier, accuracy, predict
+from deepi2i.metrics.inputs import Uint8Split, load_split
 
 TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "as is": lambda x: x,
@@ -30,24 +31,22 @@ TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", required=True, help="a split folder with real images (e.g. WORK/trg-val)")
+    ap.add_argument("--data", required=True, type=Path, help="a split folder with real images (e.g. WORK/trg-val)")
     ap.add_argument("--classifier", required=True, help="a cached RC classifier (classifier-*.pt) trained on it")
     ap.add_argument("--split", default="test", choices=("train", "test"))
+    ap.add_argument("--resolution", type=int, default=64)
     a = ap.parse_args()
 
     judge = ImageClassifier.load(a.classifier).eval()
-    data = ClassFolderDataset(a.data, resolution=64, split=a.split)
-    x = torch.stack([data[i][0] for i in range(len(data))])  # [N, 3, R, R] in [-1, 1]
-    y = torch.tensor([int(data[i][1]) for i in range(len(data))])
-    images = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # the judge reads uint8 images
-    names = data.class_names
+    ds = load_split(a.data, a.resolution, a.split, progress=False)
+    names = ds.class_names
     print("| transform | all | " + " | ".join(names) + " |")
     print("|---|---:|" + "---:|" * len(names))
     for label, t in TRANSFORMS.items():
         with torch.no_grad():
-            hit = torch.cat([judge(t(b)).argmax(1) for b in images.split(256)]) == y
-        per_class = [f"{hit[y == c].float().mean() * 100:.0f}" for c in range(len(names))]
-        print(f"| {label} | {hit.float().mean() * 100:.1f} | " + " | ".join(per_class) + " |")
+            preds, labels = predict(lambda b, t=t: judge(t(b)), Uint8Split(ds), batch_size=256)  # uint8 [B, 3, R, R]
+        overall, per_class = accuracy(preds, labels, len(names))
+        print(f"| {label} | {overall * 100:.1f} | " + " | ".join(f"{r * 100:.0f}" for r in per_class) + " |")
 
 
 if __name__ == "__main__":
