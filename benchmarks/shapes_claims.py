@@ -244,6 +244,18 @@ CANDIDATES: tuple[Candidate, ...] = (
         (48.0, 96.0, 144.0),
         raw=("palette-g8", "the preset + our palette term (λ_color 5), generator from scratch at ch 8"),
     ),
+    # Added in the fifteenth session, before any number of it was seen. g16 drew the classes best (RC 85.8 on
+    # trg-val) but let the pose go (3.59 px). Translated with twice the preset's w_l at 16 and 32 px, the same
+    # g16 networks kept the pose better (3.28 px) but lost class identity (RC 72.2): the finer levels carry the
+    # pose. Trained with those weights, can the generator learn the class back while the pose stays?
+    Candidate(
+        "palette-ema-g16-w2",
+        "palette-ema-g16 trained with w_l 1/1/0.6/0.2 at 4/8/16/32 px (twice the preset's at 16 and 32)",
+        PALETTE_EMA
+        + ("--init-from-source", "encoder,discriminator", "--ch", "16", "--adaptor-weights", "4:1,8:1,16:0.6,32:0.2"),
+        (48.0, 96.0, 144.0),
+        raw=("palette-g16-w2", "the preset + our palette term (λ_color 5), ch 16 G from scratch, w_l 1/1/0.6/0.2"),
+    ),
 )
 # Translation-time adaptor weights. w_l of Eq. 5 is read at every forward, so a trained model can translate
 # with other weights than it trained with (its networks unchanged). The grid: multipliers of the shapes64
