@@ -456,6 +456,37 @@ def test_ideal_baseline_is_perfect_and_copy_baseline_keeps_pose_but_not_shape(sh
     assert ideal["config"]["baseline"] == "ideal"
 
 
+def test_adaptor_weights_score_the_translations_translate_would_make(shapes, shapes_model, tmp_path):
+    """`evaluate --adaptor-weights` scores a model with other w_l, merged into the export's as `translate` merges
+    them, and the report says which w_l the translations used."""
+    cfg = EvalConfig(per_class=3, metrics=("pose",), cache_dir=str(tmp_path / "cache"), device="cpu")
+    own = DeepI2I.from_pretrained(shapes_model).config
+    coarsest = min(own.pyramid_levels)
+    as_exported = evaluate(shapes_model, shapes, tmp_path / "own", cfg, progress=False)
+    same = dataclasses.replace(cfg, adaptor_weights={coarsest: own.weight(coarsest)})
+    merged = evaluate(shapes_model, shapes, tmp_path / "merged", same, progress=False)
+    silent = evaluate(shapes_model, shapes, tmp_path / "w0", dataclasses.replace(cfg, adaptor_weights=0.0), False)
+    assert merged["summary"] == as_exported["summary"]  # naming one level keeps every other level's w_l
+    assert silent["summary"]["ideal_l1"] != as_exported["summary"]["ideal_l1"]  # w_l = 0: the input is not heard
+    assert as_exported["model"]["adaptor_weights"] == {str(r): own.weight(r) for r in own.pyramid_levels}
+    assert set(silent["model"]["adaptor_weights"].values()) == {0.0} and silent["config"]["adaptor_weights"] == 0.0
+    md = (tmp_path / "w0" / "report.md").read_text(encoding="utf-8")
+    assert f"w_l {' / '.join(['0'] * len(own.pyramid_levels))}" in md and "(set for this evaluation)" in md
+    assert "(set for this evaluation)" not in (tmp_path / "own" / "report.md").read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match=r"weights for levels \[64\] px, but this model's levels are"):
+        evaluate(shapes_model, shapes, tmp_path / "bad", dataclasses.replace(cfg, adaptor_weights={64: 1.0}))
+    with pytest.raises(ValueError, match="adaptor weights apply to a DeepI2I's translations, not to the copy baseline"):
+        evaluate(shapes_model, shapes, tmp_path / "b", dataclasses.replace(cfg, adaptor_weights=0.0, baseline="copy"))
+    # the CLI flag: the same report as the API's, and a malformed value is an error message
+    common = ["evaluate", "--model", str(shapes_model), "--data", str(shapes), "--per-class", "3"]
+    common += ["--metrics", "pose", "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--quiet"]
+    code, _, err = cli(*common, "--adaptor-weights", "0", "--out", str(tmp_path / "cli"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "cli" / "report.json").read_text())["summary"] == silent["summary"]
+    code, _, err = cli(*common, "--adaptor-weights", "4=1", "--out", str(tmp_path / "cli-bad"))
+    assert code == 2 and "--adaptor-weights '4=1': expected a number or level:weight pairs" in err
+
+
 @pytest.fixture(scope="module")
 def shapes_source(shapes: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random BigGAN export (a transfer source) with the Shapes data's classes."""

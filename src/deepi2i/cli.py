@@ -337,6 +337,7 @@ def _evaluate_flags(p: argparse.ArgumentParser) -> None:
         help="score a reference instead of the model's translations: the input copied unchanged, or (Shapes) "
         "the ideal re-rendered translation; --model still fixes the classes and resolution",
     )
+    p.add_argument("--adaptor-weights", metavar="W", help="translate (DeepI2I exports) " + _ADAPTOR_WEIGHTS_HELP)
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument(
         "--batch-size",
@@ -388,6 +389,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         workers=args.workers,
         name=args.name or (f"baseline: {args.baseline}" if args.baseline else None),
         baseline=args.baseline,
+        adaptor_weights=_level_weights(args.adaptor_weights, "--adaptor-weights"),
     )
     report = evaluate(args.model, args.data, args.out, config, progress=not args.quiet, overwrite=args.overwrite)
     print(markdown_report(report).split("\n## ")[0].rstrip())
@@ -431,6 +433,12 @@ def _add_translate_commands(sub: argparse._SubParsersAction) -> None:
 _TARGETS_HELP = "target classes: 'all', or names/indices, comma-separated or repeated (names ignore case)"
 
 
+_ADAPTOR_WEIGHTS_HELP = (
+    "with these w_l (Eq. 5) instead of the export's: one number for every level, or "
+    "level:weight pairs for some, e.g. 4:1.3,8:1 (the other levels keep the export's)"
+)
+
+
 def _model_options(p: argparse.ArgumentParser, command: Any) -> None:
     """The flags of the commands that run a model; `command` holds the seed's default."""
     from deepi2i.translate import Translator
@@ -450,12 +458,7 @@ def _model_options(p: argparse.ArgumentParser, command: Any) -> None:
         default=default_of(Translator.from_pretrained, "batch_size"),
         help="images per forward pass (default %(default)s)",
     )
-    p.add_argument(
-        "--adaptor-weights",
-        metavar="W",
-        help="translate with these w_l (Eq. 5) instead of the export's: one number for every level, or "
-        "level:weight pairs for some, e.g. 4:1.3,8:1 (the other levels keep the export's)",
-    )
+    p.add_argument("--adaptor-weights", metavar="W", help="translate " + _ADAPTOR_WEIGHTS_HELP)
 
 
 def _translator(args: argparse.Namespace) -> Any:

@@ -370,6 +370,18 @@ class DeepI2IConfig:
         w = self.adaptor_weights
         return float(w) if not isinstance(w, Mapping) else float({int(k): v for k, v in w.items()}[level])
 
+    def with_adaptor_weights(self, weights: float | Mapping[int, float]) -> DeepI2IConfig:
+        """This config with other w_l (Eq. 5): one number for every level, or {level: w} for some levels
+        (the others keep theirs). w_l is read at every forward, so a trained model can translate, and be
+        scored, with other weights than it trained with; its networks are unchanged."""
+        if isinstance(weights, Mapping):
+            levels = self.pyramid_levels
+            unknown = sorted(set(weights) - set(levels))
+            if unknown:
+                raise ValueError(f"weights for levels {unknown} px, but this model's levels are {sorted(levels)} px")
+            weights = {r: float(weights.get(r, self.weight(r))) for r in levels}
+        return dataclasses.replace(self, adaptor_weights=weights)
+
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
 

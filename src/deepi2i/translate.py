@@ -21,7 +21,7 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -267,14 +267,7 @@ class Translator:
         """Translate with other adaptor weights w_l (Eq. 5) than the export's: one number for every level,
         or {level: w} for some levels (the others keep theirs). The networks are unchanged; w_l is read
         at every forward, so this is a translation-time knob like truncation."""
-        config = self.model.config
-        levels = config.pyramid_levels
-        if isinstance(weights, Mapping):
-            unknown = sorted(set(weights) - set(levels))
-            if unknown:
-                raise ValueError(f"weights for levels {unknown} px, but this model's levels are {sorted(levels)} px")
-            weights = {r: float(weights.get(r, config.weight(r))) for r in levels}
-        self.model.config = replace(config, adaptor_weights=weights)
+        self.model.config = self.model.config.with_adaptor_weights(weights)
 
     def resolve(self, to: ClassSpec, model_path: StrPath | None = None) -> list[int]:
         return resolve_classes(to, self.class_names, model_path=model_path)

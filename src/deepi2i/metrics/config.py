@@ -43,6 +43,9 @@ class EvalConfig:
     # "copy" returns each input unchanged (perfect pose, wrong class); "ideal" re-renders each input
     # with the target's shape (Shapes data only: the best any translator can do).
     baseline: str | None = None
+    # Score a DeepI2I export with other adaptor weights w_l (Eq. 5) than its config's, as `deepi2i translate
+    # --adaptor-weights` translates: one number for every level, or {level: w} for some (the others keep theirs).
+    adaptor_weights: float | dict[int, float] | None = None
 
     def __post_init__(self) -> None:
         checks = {

@@ -396,6 +396,9 @@ def evaluate(
     _check_before_work(cfg, chosen, root)
     if generation and cfg.baseline is not None:
         raise ValueError("baselines stand in for translations; a BigGAN export is scored on its own samples")
+    if cfg.adaptor_weights is not None and (generation or cfg.baseline is not None):
+        what = "a BigGAN export's samples" if generation else f"the {cfg.baseline} baseline"
+        raise ValueError(f"adaptor weights apply to a DeepI2I's translations, not to {what}; leave them out")
 
     device = resolve_device(cfg.device)
     if generation:
@@ -404,6 +407,8 @@ def evaluate(
         res, n_model, model_names = gen.resolution, gen.n_classes, source.config.class_names
     else:
         i2i = DeepI2I.from_pretrained(model, map_location=device)
+        if cfg.adaptor_weights is not None:
+            i2i.config = i2i.config.with_adaptor_weights(cfg.adaptor_weights)
         res, n_model, model_names = i2i.config.resolution, i2i.config.n_classes, i2i.config.class_names
     test = load_split(root, res, "test", force_cache=True, progress=progress)
     class_names = test.class_names
@@ -505,6 +510,10 @@ def evaluate(
             "kind": "BigGAN" if generation else "DeepI2I",
             "resolution": res,
             "classes": n_model,
+            # the w_l the translations used: the export's, or EvalConfig.adaptor_weights merged into them
+            "adaptor_weights": None
+            if generation or cfg.baseline is not None
+            else {str(r): i2i.config.weight(r) for r in i2i.config.pyramid_levels},
         },
         data={
             "root": str(root.resolve()),

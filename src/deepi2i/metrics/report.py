@@ -114,10 +114,21 @@ def _weakest(recall: dict[str, float | None] | None, below: float = 95.0) -> str
     return "" if not weak else ", lowest: " + ", ".join(f"{k} {v:.1f}%" for v, k in weak)
 
 
+def _weights(used: dict[str, float] | None, asked: object) -> str:
+    """', w_l 1.3 / 1 / 0.3 / 0.1 at 4 / 8 / 16 / 32 px (set for this evaluation)' for a DeepI2I's report."""
+    if not used:
+        return ""
+    levels = sorted(used, key=int)
+    text = f", w_l {' / '.join(f'{used[r]:g}' for r in levels)} at {' / '.join(levels)} px"
+    return text + (" (set for this evaluation)" if asked is not None else "")
+
+
 def _protocol_lines(r: dict[str, Any]) -> list[str]:
     p = r["protocol"]
     lines = [
-        f"- model: `{r['model']['path']}` ({r['model']['resolution']} px, {r['model']['classes']} classes)",
+        f"- model: `{r['model']['path']}` ({r['model']['resolution']} px, {r['model']['classes']} classes"
+        + _weights(r["model"].get("adaptor_weights"), r["config"].get("adaptor_weights"))
+        + ")",
         f"- data: `{r['data']['root']}` (manifest SHA-256 `{r['data']['manifest_sha256'][:16]}`)",
         (
             f"- inputs: none (a BigGAN export): {p['per_class']} samples G(z, c) per class"
