@@ -47,6 +47,7 @@ from deepi2i.metrics import (
 )
 from deepi2i.metrics import protocol as protocol_module
 from deepi2i.metrics.classifier import ImageClassifier
+from deepi2i.metrics.inputs import eligible_inputs
 from deepi2i.networks import DeepI2I
 from deepi2i.networks.biggan import BigGAN
 
@@ -350,6 +351,20 @@ def test_pose_is_perfect_for_ideal_shapes_translations(shapes, shapes_model, tmp
 
 
 # ---- bad input -------------------------------------------------------------------------------------
+
+
+def test_fewer_translations_than_inputs_still_draw_on_every_input_class():
+    """Translation q uses input q mod n: the eligible list's head must hold every input class, not the first
+    one or two of a split sorted by class (100 translations per class from 450 inputs used only two)."""
+    labels = [0] * 5 + [1] * 5 + [2] * 3 + [3] * 5  # sorted by class, as a split is; class 2 is short
+    eligible = eligible_inputs(labels, 4, include_same_class=False)
+    into_0 = eligible[0]
+    assert sorted(into_0) == [i for i, y in enumerate(labels) if y != 0]  # every other-class input, once
+    assert [labels[i] for i in into_0[:6]] == [1, 2, 3, 1, 2, 3]  # in turn from each class
+    assert [labels[i] for i in into_0[-4:]] == [1, 3, 1, 3]  # class 2 ran out first
+    assert [labels[i] for i in eligible_inputs(labels, 4, include_same_class=True)[3][:4]] == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="no input images from other classes"):
+        eligible_inputs([0, 0], 1, include_same_class=False)
 
 
 def test_resolve_metrics_orders_and_checks_names(shapes, colours):

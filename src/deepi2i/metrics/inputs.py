@@ -60,8 +60,17 @@ def check_classes(n_model: int, model_names: Sequence[str] | None, names: list[s
 
 def eligible_inputs(labels: Sequence[int], n_classes: int, include_same_class: bool) -> list[list[int]]:
     """Per target class, the test inputs translated into it (those of other classes, unless
-    `include_same_class`)."""
-    eligible = [[i for i, y in enumerate(labels) if include_same_class or y != c] for c in range(n_classes)]
+    `include_same_class`), taken in turn from each class: the first input of every class, then the second...
+
+    Translation q uses input q mod n, so with fewer translations per class than inputs only the list's head is
+    used; in split order (sorted by class) that head would hold one or two input classes."""
+    rank: dict[int, int] = {}
+    order = []
+    for i, y in enumerate(labels):
+        order.append((rank.get(y, 0), y, i))
+        rank[y] = rank.get(y, 0) + 1
+    interleaved = [i for _, _, i in sorted(order)]
+    eligible = [[i for i in interleaved if include_same_class or labels[i] != c] for c in range(n_classes)]
     if not all(eligible):
         raise ValueError("some class has no input images from other classes; use include_same_class")
     return eligible

@@ -46,6 +46,7 @@ COMPARE_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("seed", ("protocol", "seed")),
     ("truncation", ("protocol", "truncation")),
     ("same-class inputs", ("protocol", "inputs", "include_same_class")),
+    ("input assignment", ("protocol", "inputs", "assignment")),
     ("real reference split", ("protocol", "real_reference", "split")),
     ("feature extractor", ("protocol", "extractor", "name")),
     ("extractor weights SHA-256", ("protocol", "extractor", "weights_sha256")),

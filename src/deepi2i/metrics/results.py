@@ -13,7 +13,9 @@ REPORT_FORMAT = "deepi2i-eval-report"
 REPORT_VERSION = 1
 # Table-1 columns every report has (null when not measured), in the report's order; metrics add more.
 SUMMARY_KEYS = ("RC", "FC", "mKIDx100", "mFID", "LPIPS")
-ASSIGNMENT = "translation q of class c: input q mod n, sample q div n (n inputs eligible for c)"
+ASSIGNMENT = (
+    "translation q of class c: input q mod n, sample q div n (n inputs eligible for c, taken in turn from each class)"
+)
 GENERATION = "BigGAN sample q of class c: G(z, c), z of input q, sample 0 (no inputs)"
 
 
