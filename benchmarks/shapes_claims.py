@@ -825,6 +825,10 @@ COLUMNS = (
 # under RECORDS/teacher-<hash>/, keyed by that source's generator weights, so runs from two teachers never
 # mix in one table or replace each other.
 RECORDS = Path(__file__).resolve().parents[1] / "docs" / "results" / "shapes-runs"
+# Evaluations made before 2026-12-06 listed each target's inputs in split order, so 100-200 translations per class
+# drew on only two to four input classes (docs/evaluation.md); their records stay in RECORDS/teacher-<hash>/ itself.
+# This code's records go to the subfolder below, so that no table mixes the two input lists.
+INPUT_LISTS = "interleaved"
 
 
 def weights_tag(export: str | Path) -> str:
@@ -842,9 +846,9 @@ def _sha256_8(path: Path, mtime_ns: int) -> str:
 
 
 def teacher_records(p: Plan) -> Path | None:
-    """RECORDS/teacher-<hash> of WORK's source (None before the source exists, or in a quick run)."""
+    """RECORDS/teacher-<hash>/INPUT_LISTS of WORK's source (None before the source exists, or in a quick run)."""
     try:
-        return None if p.quick else RECORDS / f"teacher-{weights_tag(p.source_export)}"
+        return None if p.quick else RECORDS / f"teacher-{weights_tag(p.source_export)}" / INPUT_LISTS
     except FileNotFoundError:
         return None
 

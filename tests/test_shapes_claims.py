@@ -54,10 +54,14 @@ def test_records_of_two_teachers_never_mix(claims, tmp_path, monkeypatch):
     claims.keep_records(new)
 
     assert claims.teacher_records(old) != claims.teacher_records(new)
-    kept = sorted(p.relative_to(tmp_path / "records").as_posix() for p in (tmp_path / "records").rglob("*.json"))
+    records = tmp_path / "records"
+    kept = sorted(p.relative_to(records).as_posix() for p in records.rglob("*.json"))
     assert kept == sorted(
-        [f"{claims.teacher_records(t).name}/deepi2i-s0.json" for t in (old, new)] + ["source-k288.json"]
+        [f"{claims.teacher_records(t).relative_to(records).as_posix()}/deepi2i-s0.json" for t in (old, new)]
+        + ["source-k288.json"]
     )
+    # each teacher's folder keeps this code's reports apart from those made with the old (split-order) input lists
+    assert all(claims.teacher_records(t).name == claims.INPUT_LISTS for t in (old, new))
     # once the work folders are gone, each plan reads back its own teacher's run, and the source's own scores
     for plan in (old, new):
         for report in (plan.work / "reports").glob("*/report.json"):
