@@ -65,7 +65,7 @@ def eligible_inputs(labels: Sequence[int], n_classes: int, include_same_class: b
     Translation q uses input q mod n, so with fewer translations per class than inputs only the list's head is
     used; in split order (sorted by class) that head would hold one or two input classes."""
     rank: dict[int, int] = {}
-    order = []
+    order: list[tuple[int, int, int]] = []  # (rank within its class, class, index)
     for i, y in enumerate(labels):
         order.append((rank.get(y, 0), y, i))
         rank[y] = rank.get(y, 0) + 1
