@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepi2i.data.shapes import ShapeParams, mask_centroid, shape_mask
+from deepi2i.data.shapes import ShapeParams, shape_mask
 from deepi2i.metrics.inputs import eligible_inputs, load_split, shapes_params
-from deepi2i.metrics.pose import segment_foreground
+from deepi2i.metrics.pose import centre_offset_px, segment_foreground
 from deepi2i.metrics.protocol import translate_jobs
 from deepi2i.networks.deepi2i import DeepI2I
 from deepi2i.pretrained import resolve_model
@@ -45,7 +45,7 @@ def offsets(model: DeepI2I, data: Path, per_class: int, seed: int) -> Offsets:
             if not seg.any():
                 continue
             ideal = shape_mask(ShapeParams.from_dict({**params[i], "resolution": res}), names[c])
-            found.append((np.array(mask_centroid(seg)) - np.array(mask_centroid(ideal))) * res)
+            found.append(centre_offset_px(seg, ideal))
             sources.append(test.targets[i])
             targets.append(c)
     return np.array(found), np.array(sources), np.array(targets), list(names)

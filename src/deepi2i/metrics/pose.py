@@ -80,6 +80,12 @@ class PoseScores:
     empty: bool
 
 
+def centre_offset_px(mask: np.ndarray, ideal_mask: np.ndarray) -> tuple[float, float]:
+    """(x, y) in pixels from the ideal mask's centroid to a non-empty mask's (x right, y down)."""
+    (ax, ay), (bx, by) = mask_centroid(mask), mask_centroid(ideal_mask)
+    return (ax - bx) * mask.shape[1], (ay - by) * mask.shape[0]
+
+
 def pose_scores(translation: np.ndarray, params: ShapeParams | Mapping[str, Any], target_shape: str) -> PoseScores:
     """Score a translation (uint8 [R, R, 3]) of the image with `params` into class `target_shape`."""
     p = params if isinstance(params, ShapeParams) else ShapeParams.from_dict(params)
@@ -90,10 +96,7 @@ def pose_scores(translation: np.ndarray, params: ShapeParams | Mapping[str, Any]
     out = translation.astype(np.float64)
     seg = segment_foreground(translation)
     empty = not seg.any()
-    center = math.nan
-    if not empty:
-        (ax, ay), (bx, by) = mask_centroid(seg), mask_centroid(ideal_mask)
-        center = math.hypot(ax - bx, ay - by) * r
+    center = math.nan if empty else math.hypot(*centre_offset_px(seg, ideal_mask))
     return PoseScores(
         iou=mask_iou(seg, ideal_mask),
         center_error_px=center,
