@@ -219,3 +219,22 @@ def test_calibrate_a_candidate_scores_it_and_writes_nothing(claims, tmp_path, mo
     assert {f.name: f.read_bytes() for f in candidate.iterdir()} == before
     assert claims.weights_tag(candidate) != claims.weights_tag(shipped)
     assert {f.name: f.read_bytes() for f in shipped.iterdir()} == shipped_files
+
+
+def test_validation_judge_trains_longer_and_its_records_are_kept_apart(claims, tmp_path, monkeypatch):
+    """trg-val's judge trains 20 epochs (its split is about half trg-eval's; at 5 it missed a fifth of real
+    pentagons), trg-eval's stays at 5, and validation reports go to a folder the 5-epoch judge's never used."""
+    commands = []
+    monkeypatch.setattr(claims, "run", lambda cmd, log: commands.append(cmd))
+    plan = _plan(claims, tmp_path / "work", _source(tmp_path / "teacher", b"teacher"))
+    for split in ("trg-val", "trg-eval"):
+        claims.evaluate(plan, tmp_path / "model", tmp_path / split, [], split)
+    epochs = [cmd[cmd.index("--classifier-epochs") + 1] for cmd in commands]
+    assert epochs == ["20", "5"]
+    assert [cmd[cmd.index("--cache-dir") + 1] for cmd in commands] == [
+        str(plan.work / "eval-cache-val"),
+        str(plan.work / "eval-cache"),
+    ]
+    kept = claims.record_path(plan, "palette-ema-s0-k144", recipe=True)
+    assert kept.parent.name == claims.RECIPE_RECORDS != "recipe"
+    assert kept.parent.parent == claims.teacher_records(plan)
