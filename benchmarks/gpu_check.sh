@@ -8,7 +8,8 @@
 #
 # OFFICIAL_DIR: a checkout of yaxingwang/DeepI2I's DeepI2I_BigGAN folder, timed beside ours.
 # Runs from the repository root with the package on PYTHONPATH, so it needs no install; wheels in
-# .whl/ (missing dependencies, e.g. torch-fidelity and lpips) are installed into /tmp first.
+# an optional, untracked .whl/ folder (missing dependencies, e.g. torch-fidelity and lpips) are installed
+# into /tmp first; without it the machine's packages are used.
 set -u
 OUT=${OUT:-/tmp/deepi2i-gpu}
 OFFICIAL=${1:-}

@@ -253,7 +253,8 @@ def test_browser_translates_an_upload_into_picked_classes(browser: Any, server: 
     assert grid_tiles(size) == (1 + 2 * 2, 1)  # the input, then 2 classes x 2 samples
     gallery = driver.find_elements(By.CSS_SELECTOR, "#gallery img")
     assert len(gallery) == 4
-    if os.environ.get("DEEPI2I_SCREENSHOT"):  # how docs/images/web_demo.png is made
+    # a screenshot of this page on request (benchmarks/web_screenshot.py makes docs/images/web_demo.png)
+    if os.environ.get("DEEPI2I_SCREENSHOT"):
         driver.save_screenshot(os.environ["DEEPI2I_SCREENSHOT"])
 
 

@@ -410,7 +410,9 @@ def _add_translate_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_translate)
 
     p = sub.add_parser("classes", help="list a model's classes (index and name)")
-    p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i (or BigGAN) export folder")
+    p.add_argument(
+        "--model", required=True, metavar="EXPORT", help="a deepi2i (or BigGAN) export folder or shipped name"
+    )
     p.set_defaults(func=_cmd_classes)
 
     p = sub.add_parser("sample", help="a grid of a BigGAN export's samples: does the transfer source draw its classes?")
@@ -443,7 +445,12 @@ def _model_options(p: argparse.ArgumentParser, command: Any) -> None:
     """The flags of the commands that run a model; `command` holds the seed's default."""
     from deepi2i.translate import Translator
 
-    p.add_argument("--model", required=True, metavar="EXPORT", help="a deepi2i export folder (config.json + weights)")
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="EXPORT",
+        help="a deepi2i export folder (config.json + weights) or shipped name",
+    )
     p.add_argument(
         "--seed",
         type=int,

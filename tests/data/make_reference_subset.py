@@ -1,11 +1,13 @@
 """How tests/data/reference was made from the shared reference files (run once, by hand).
 
-The project's tests must pass in a fresh clone without ../shared, so they carry a copy of what
+The project's tests must pass in a fresh clone without the reference files, so they carry a copy of what
 they need: the BigGAN-PyTorch tiny 128 px G, G_ema and D, the official DeepI2I adaptor file (its
 G.pth and D.pth are byte-identical to the BigGAN ones), and the vectors flattened to safetensors.
 `D_src_feats` is left out: it equals `encoder_feats` (the encoder is loaded from the same D.pth).
 
-    python tests/data/make_reference_subset.py ../shared/reference tests/data/reference
+    python tests/data/make_reference_subset.py REFERENCE_DIR tests/data/reference
+
+REFERENCE_DIR holds the BigGAN-PyTorch and official DeepI2I reference weights and outputs (not shipped).
 """
 
 import shutil

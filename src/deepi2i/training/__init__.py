@@ -1,8 +1,9 @@
 """Training: source-GAN pretraining and two-phase DeepI2I transfer, in one loop with exact resume.
 
-from deepi2i.training import pretrain, train, train_preset
-src = pretrain("shapes/source", "runs/src", train_preset("shapes64", "pretrain", n_classes=8)).export
-train("shapes/target", "runs/i2i", train_preset("shapes64", n_classes=8), source=src)
+from deepi2i.training import preset_config, pretrain, train
+src = pretrain("shapes/source", "runs/src", preset_config("shapes64", "pretrain", "shapes/source")).export
+config = preset_config("shapes64", "translate", "shapes/target")
+train("shapes/target", "runs/i2i", config, source=src, class_map="names")
 """
 
 from deepi2i.training.api import open_dataset, preset_config, pretrain, train
