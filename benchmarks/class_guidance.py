@@ -11,6 +11,7 @@ to BigGAN's shared embedding). Nothing in the package changes; the patch lives o
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
 
 from torch import Tensor
 
@@ -20,8 +21,17 @@ from deepi2i.networks import biggan
 _forward = biggan.Generator.forward
 
 
-def guided(scale: float):  # noqa: ANN201 - the patched Generator.forward
-    def forward(self: biggan.Generator, z: Tensor, y: Tensor | None = None, *, embed=None, skips=None) -> Tensor:  # noqa: ANN001
+def guided(scale: float) -> Callable[..., Tensor]:
+    """Generator.forward with class indices y turned into the scaled embedding (an `embed` passed in is kept)."""
+
+    def forward(
+        self: biggan.Generator,
+        z: Tensor,
+        y: Tensor | None = None,
+        *,
+        embed: Tensor | None = None,
+        skips: Mapping[int, Tensor] | None = None,
+    ) -> Tensor:
         if embed is None and y is not None:
             mean = self.shared.weight.mean(0, keepdim=True)  # [1, shared_dim]
             embed, y = mean + scale * (self.shared(y) - mean), None  # [B, shared_dim]
