@@ -256,6 +256,24 @@ CANDIDATES: tuple[Candidate, ...] = (
         (48.0, 96.0, 144.0),
         raw=("palette-g16-w2", "the preset + our palette term (λ_color 5), ch 16 G from scratch, w_l 1/1/0.6/0.2"),
     ),
+    # Added in the eighteenth session, before any number of it was seen. D memorises 45 images per class (seventh
+    # session) and augmenting its inputs did not stop that. FreezeD (Mo et al. 2020), the small-data remedy for GAN
+    # transfer: D's lowest blocks keep the source's weights, so only its upper blocks and head adapt. Blocks 0-2
+    # (outputs at 32, 16, 8 px) hold 6% of D's weights, blocks 0-3 (to 4 px) 25%: how much of D must stay the source's?
+    Candidate(
+        "palette-ema-freezed3",
+        "palette-ema with D's three lowest blocks (to 8 px) kept at the source's weights (FreezeD)",
+        PALETTE_EMA + ("--freeze-d-blocks", "3"),
+        (48.0, 96.0, 144.0),
+        raw=("palette-freezed3", "the preset + our palette term (λ_color 5), FreezeD on 3 blocks"),
+    ),
+    Candidate(
+        "palette-ema-freezed4",
+        "palette-ema with D's four lowest blocks (to 4 px) kept at the source's weights (FreezeD)",
+        PALETTE_EMA + ("--freeze-d-blocks", "4"),
+        (48.0, 96.0, 144.0),
+        raw=("palette-freezed4", "the preset + our palette term (λ_color 5), FreezeD on 4 blocks"),
+    ),
 )
 # Translation-time adaptor weights. w_l of Eq. 5 is read at every forward, so a trained model can translate
 # with other weights than it trained with (its networks unchanged). The grid: multipliers of the shapes64

@@ -35,6 +35,7 @@ def test_a_run_folder_config_of_version_0_1_0_loads() -> None:
         "color_term": "cells",
         "color_grid": 4,
         "augment": [],
+        "freeze_d_blocks": 0,
     }
     assert config.to_dict() == {**stored, **newer}  # take their defaults
     assert config.rec_weights == {32: 0.01, 16: 0.1, 8: 0.1, 4: 0.1} and config.class_rows == (2, 18, 20)

@@ -88,6 +88,27 @@ def test_phase2_trains_generator_too_and_keeps_the_encoder_frozen(tmp_path: Path
         assert changed_params(after1[name], task.networks[name]), f"{name} did not train in phase 2"
 
 
+def test_freezed_keeps_the_lowest_discriminator_blocks_at_the_source_through_both_phases(tmp_path: Path) -> None:
+    """FreezeD: D's lowest blocks (weights and spectral-norm buffers) stay the source's; its upper blocks train."""
+    config = tiny_config(freeze_d_blocks=2, sample_every=1)  # sample grids switch modes every step
+    task = translation_task(config)
+    d = task.networks["discriminator"]
+    n_blocks = len(d.blocks)
+    before = {k: v.clone() for k, v in d.state_dict().items()}
+    fit(task, tiny_dataset(), tmp_path, progress=False)
+    kept = [k for k in before if k.startswith(("blocks.0.", "blocks.1."))]
+    assert kept and all(torch.equal(before[k], d.state_dict()[k]) for k in kept)
+    upper = {k: v for k, v in before.items() if k.startswith(f"blocks.{n_blocks - 1}.")}
+    assert any(not torch.equal(v, d.state_dict()[k]) for k, v in upper.items()), "the upper blocks did not train"
+
+
+def test_freezed_needs_a_transferred_discriminator() -> None:
+    with pytest.raises(ValueError, match="random weights"):
+        tiny_config(freeze_d_blocks=1, transfer=("encoder", "generator"))
+    with pytest.raises(ValueError, match="freeze_d_blocks must be in"):
+        tiny_config(freeze_d_blocks=99)
+
+
 def test_scratch_trains_every_network_including_the_encoder(tmp_path: Path) -> None:
     config = train_preset("tiny", "translate", n_classes=N_CLASSES, scratch=True)
     assert config.transfer == () and config.phases[0].train == ("encoder", "adaptors", "generator", "discriminator")

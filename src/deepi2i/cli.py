@@ -936,6 +936,13 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
             f"comma list of {','.join(AUGMENTS)}, or none; not the paper's (default: the preset's)",
         )
         p.add_argument(
+            "--freeze-d-blocks",
+            type=int,
+            metavar="N",
+            help="FreezeD: keep the lowest N discriminator blocks at the source's weights; not the paper's "
+            f"(default {tc('freeze_d_blocks')})",
+        )
+        p.add_argument(
             "--ortho-reg",
             type=float,
             nargs="?",
@@ -1089,6 +1096,7 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "lr_adaptors": args.lr_d,
         "ema_decay": args.ema_decay,
         "ortho_reg": args.ortho_reg,
+        "freeze_d_blocks": args.freeze_d_blocks,
         "adv_loss": args.adv_loss,
         "amp": args.amp,
         "workers": args.workers,

@@ -95,6 +95,7 @@ class TrainConfig:
     color_term: str = "cells"  # "cells": losses.color_loss | "palette": losses.palette_loss
     color_grid: int = 4  # cells per side of the cell term's pooled images
     augment: tuple[str, ...] = ()  # DiffAugment on D's adversarial inputs (not the paper's): training/augment.py
+    freeze_d_blocks: int = 0  # FreezeD (not the paper's): the lowest N discriminator blocks keep their source weights
     ortho_reg: float = 0.0  # BigGAN's orthogonal regularisation of G (1e-4 in BigGAN-PyTorch's scripts)
     ema_decay: float | None = None  # EMA of the generator (None: off)
     ema_start_kimg: float = 0.0  # before this the EMA copies the generator
@@ -147,6 +148,14 @@ class TrainConfig:
         if unknown_aug:
             raise ValueError(
                 f"augment names unknown transforms {sorted(unknown_aug)}; choose from {', '.join(AUGMENTS)}"
+            )
+        n_blocks = len(self.model.discriminator.block_resolutions)
+        if not 0 <= self.freeze_d_blocks <= n_blocks:
+            raise ValueError(f"freeze_d_blocks must be in [0, {n_blocks}] (the discriminator's blocks), got {self.freeze_d_blocks}")
+        if self.freeze_d_blocks and (self.task == "pretrain" or "discriminator" not in self.transfer):
+            raise ValueError(
+                "freeze_d_blocks keeps source weights, but this run's discriminator starts from random weights "
+                "(pretraining, or 'discriminator' left out of transfer); set freeze_d_blocks to 0"
             )
         if self.lambda_color < 0 or self.color_grid < 1:
             raise ValueError(
@@ -205,6 +214,7 @@ class TrainConfig:
             "color_term": _STR,
             "color_grid": _INT,
             "augment": _STRS,
+            "freeze_d_blocks": _INT,
             "ortho_reg": _FLOAT,
             "ema_decay": _optional(_FLOAT),
             "ema_start_kimg": _FLOAT,

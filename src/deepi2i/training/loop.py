@@ -104,14 +104,15 @@ def _check_same_run(stored: Mapping[str, Any], config: TrainConfig, where: Path)
 
 @contextlib.contextmanager
 def _eval_mode(modules: Mapping[str, nn.Module]) -> Iterator[None]:
-    modes = {name: m.training for name, m in modules.items()}
+    """Eval mode inside; afterwards every submodule's own mode again (FreezeD's blocks stay in eval)."""
+    modes = [(m, m.training) for net in modules.values() for m in net.modules()]
     try:
-        for m in modules.values():
-            m.eval()
+        for net in modules.values():
+            net.eval()
         yield
     finally:
-        for name, m in modules.items():
-            m.train(modes[name])
+        for m, training in modes:
+            m.training = training
 
 
 def _no_sync(wrappers: Sequence[nn.Module], sync: bool) -> contextlib.ExitStack:
@@ -238,11 +239,14 @@ def train_step(
         logs |= _update(["discriminator"], objective.d_loss, nets, micro, optimizers, scalers["D"], autocast, ortho_reg)
     g_side = [n for n in phase.train if n != "discriminator" and n in optimizers]
     if g_side:
+        d_params = list(nets["discriminator"].parameters())
+        d_flags = [p.requires_grad for p in d_params]  # FreezeD's blocks stay off when D is turned back on
         nets["discriminator"].requires_grad_(False)
         try:
             logs |= _update(g_side, objective.g_loss, nets, micro, optimizers, scalers["G"], autocast, ortho_reg)
         finally:
-            nets["discriminator"].requires_grad_("discriminator" in phase.train)
+            for p, flag in zip(d_params, d_flags, strict=True):
+                p.requires_grad_(flag)
     for side, scaler in scalers.items():  # fp16: a falling scale is a skipped (overflowed) step, made visible
         if scaler.is_enabled() and logs:
             logs[f"{side}/grad_scale"] = torch.tensor(scaler.get_scale(), device=next(iter(logs.values())).device)
@@ -267,12 +271,28 @@ def _reduce_logs(
     return dict(zip(keys, values, strict=True))
 
 
-def _enter_phase(phase: ScheduledPhase, nets: TrainingNetworks, info: DistInfo, runlog: RunLog, n_phases: int) -> None:
+def _stepped_parameters(name: str, net: nn.Module, freeze_d_blocks: int) -> list[nn.Parameter]:
+    """The parameters a network's optimizer steps: all but FreezeD's blocks."""
+    kept = _frozen_blocks(name, net, freeze_d_blocks)
+    skip = set() if kept is None else {id(p) for p in kept.parameters()}
+    return [p for p in net.parameters() if id(p) not in skip]
+
+
+def _frozen_blocks(name: str, net: nn.Module, freeze_d_blocks: int) -> nn.Module | None:
+    """The discriminator blocks FreezeD keeps at their source weights in every phase (None: none)."""
+    return net.blocks[:freeze_d_blocks] if name == "discriminator" and freeze_d_blocks else None  # type: ignore[index]
+
+
+def _enter_phase(
+    phase: ScheduledPhase, nets: TrainingNetworks, info: DistInfo, runlog: RunLog, n_phases: int, freeze_d_blocks: int
+) -> None:
     """Trained networks: train mode, gradients, DDP. Frozen: eval mode, no gradients, never wrapped."""
     for name, net in nets.raw.items():
         trained = name in phase.train
         net.train(trained)
         net.requires_grad_(trained)
+        if (kept := _frozen_blocks(name, net, freeze_d_blocks)) is not None:
+            kept.eval().requires_grad_(False)
     nets.ddp = {}
     for name in phase.train:
         if name in nets.raw and (wrapped := wrap(nets[name], info, name == "encoder")) is not nets[name]:
@@ -389,7 +409,7 @@ def _fit(
         # fused: one kernel for all of a network's parameters (CPU and CUDA; same update rule)
         name: torch.optim.Adam(params, lr=config.lr(name), betas=config.betas, eps=config.adam_eps, fused=True)
         for name in schedule.trained_networks()
-        if (params := list(nets[name].parameters()))
+        if (params := _stepped_parameters(name, nets[name], config.freeze_d_blocks))
     }
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp)
     autocast = torch.autocast(info.device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
@@ -451,7 +471,7 @@ def _fit(
             sp = schedule.phase_at(step)
             if phase is None or sp.index != phase.index:
                 phase = sp
-                _enter_phase(phase, nets, info, runlog, len(schedule.phases))
+                _enter_phase(phase, nets, info, runlog, len(schedule.phases), config.freeze_d_blocks)
 
             batch = draw_batch(real_it, src_it, rng, config, mine).to(info.device, config.channels_last)
             micro = batch.split(config.accumulation)
