@@ -102,6 +102,25 @@ def test_freezed_keeps_the_lowest_discriminator_blocks_at_the_source_through_bot
     assert any(not torch.equal(v, d.state_dict()[k]) for k, v in upper.items()), "the upper blocks did not train"
 
 
+def test_train_encoder_trains_the_transferred_encoder_in_phase_2_only(tmp_path: Path) -> None:
+    config = dataclasses.replace(
+        train_preset("tiny", "translate", n_classes=N_CLASSES, train_encoder=True), sample_every=1
+    )
+    assert [p.train for p in config.phases] == [
+        ("adaptors", "discriminator"),
+        ("generator", "adaptors", "discriminator", "encoder"),
+    ]
+    task = translation_task(config)
+    before = snapshot(task.networks)
+    fit(task, tiny_dataset(), tmp_path, progress=False, stop_at_step=2)  # phase 1
+    assert same_state(before["encoder"], task.networks["encoder"].state_dict())
+    fit(translation_task(config), tiny_dataset(), tmp_path, progress=False)  # resumes, runs phase 2
+    after = load_checkpoint(list_checkpoints(tmp_path)[-1][1])["networks"]
+    assert any(not torch.equal(before["encoder"][k], v) for k, v in after["encoder"].items())
+    with pytest.raises(ValueError, match="scratch"):
+        train_preset("tiny", "translate", n_classes=N_CLASSES, scratch=True, train_encoder=True)
+
+
 def test_freezed_needs_a_transferred_discriminator() -> None:
     with pytest.raises(ValueError, match="random weights"):
         tiny_config(freeze_d_blocks=1, transfer=("encoder", "generator"))

@@ -1014,6 +1014,12 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--phase1-kimg", type=float, help="length of phase 1 (adaptors + discriminator) in kimg")
     p.add_argument(
+        "--train-encoder",
+        action="store_true",
+        help="also train the transferred encoder in phase 2 (lr as --lr-d); §3 keeps it frozen, "
+        "having found that slightly better",
+    )
+    p.add_argument(
         "--rec-distance",
         choices=REC_DISTANCES,
         help=f"reconstruction distance (default {tc('rec_distance')}, the paper)",
@@ -1153,6 +1159,7 @@ def _run_training(args: argparse.Namespace, task: str) -> None:
         phase1_kimg=getattr(args, "phase1_kimg", None),
         scratch=scratch,
         transfer=transfer,
+        train_encoder=getattr(args, "train_encoder", False),
         ch=args.ch,
         model_overrides=_model_overrides(args),
         **_training_overrides(args),

@@ -208,6 +208,7 @@ def preset_config(
     phase1_kimg: float | None = None,
     scratch: bool = False,
     transfer: Sequence[str] | None = None,
+    train_encoder: bool = False,
     ch: int | None = None,
     model_overrides: Mapping[str, Any] | None = None,
     **overrides: Any,
@@ -225,7 +226,15 @@ def preset_config(
         )
     names = _class_names(data)
     config = train_preset(
-        preset, task, len(names), names, kimg=kimg, phase1_kimg=phase1_kimg, scratch=scratch, transfer=transfer
+        preset,
+        task,
+        len(names),
+        names,
+        kimg=kimg,
+        phase1_kimg=phase1_kimg,
+        scratch=scratch,
+        transfer=transfer,
+        train_encoder=train_encoder,
     )
     if ch is not None:
         m = config.model

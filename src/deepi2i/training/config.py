@@ -237,17 +237,18 @@ class TrainConfig:
         return cls(**_read(cls, data, readers))
 
 
-def transfer_phases(phase1_kimg: float, total_kimg: float) -> tuple[PhaseConfig, ...]:
-    """The paper's two phases: adaptors + D (encoder, generator frozen), then G + adaptors + D."""
+def transfer_phases(phase1_kimg: float, total_kimg: float, train_encoder: bool = False) -> tuple[PhaseConfig, ...]:
+    """The paper's two phases: adaptors + D (encoder, generator frozen), then G + adaptors + D.
+
+    `train_encoder` also trains the encoder in phase 2: §3 keeps it frozen ("slightly better"), yet
+    Appendix A gives it a learning rate; off by default.
+    """
     if total_kimg < phase1_kimg:
         raise ValueError(f"total length {total_kimg} kimg is shorter than phase 1 ({phase1_kimg} kimg)")
+    phase2 = ("generator", "adaptors", "discriminator") + (("encoder",) if train_encoder else ())
     return (
         PhaseConfig("adaptors+discriminator", phase1_kimg, ("adaptors", "discriminator")),
-        PhaseConfig(
-            "generator+adaptors+discriminator",
-            total_kimg - phase1_kimg,
-            ("generator", "adaptors", "discriminator"),
-        ),
+        PhaseConfig("+".join(phase2), total_kimg - phase1_kimg, phase2),
     )
 
 
@@ -329,6 +330,7 @@ def train_preset(
     phase1_kimg: float | None = None,
     scratch: bool = False,
     transfer: Sequence[str] | None = None,
+    train_encoder: bool = False,
 ) -> TrainConfig:
     """A named training configuration ('paper128', 'shapes64', 'tiny') for `task`.
 
@@ -337,6 +339,7 @@ def train_preset(
     `transfer` (translate): which of encoder / generator / discriminator start from the source
     (default all three; the paper's Fig. 6 ablation uses subsets). A network that starts from
     random weights is trained in every phase, so a random encoder is not left frozen.
+    `train_encoder` (translate, transfer): the transferred encoder trains in phase 2 too.
     """
     if name not in PRESETS:
         raise ValueError(f"unknown training preset {name!r}; choose one of {tuple(PRESETS)}")
@@ -349,12 +352,14 @@ def train_preset(
     if task == "pretrain":
         phases = pretrain_phases(float(kimg if kimg is not None else preset.pretrain_kimg))
     elif scratch:
+        if train_encoder:
+            raise ValueError("train_encoder is for transfer runs; a scratch run trains the encoder anyway")
         phases = scratch_phases(float(kimg if kimg is not None else preset.translate_kimg))
         settings["transfer"] = ()
     else:
         total = float(kimg if kimg is not None else preset.translate_kimg)
         p1 = float(phase1_kimg if phase1_kimg is not None else preset.phase1_kimg)
-        phases = transfer_phases(min(p1, total), total)
+        phases = transfer_phases(min(p1, total), total, train_encoder)
         if transfer is not None:
             settings["transfer"] = tuple(transfer)
             random_init = [n for n in TRANSFERABLE if n not in transfer]
