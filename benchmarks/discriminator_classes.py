@@ -2,12 +2,15 @@
 
     python benchmarks/discriminator_classes.py --model MODEL --data WORK/trg --split train
     python benchmarks/discriminator_classes.py --model MODEL --data WORK/trg-val --split test
+    python benchmarks/discriminator_classes.py --model shapes-source --data WORK/trg-val --split test
 
 The projection discriminator's class for an image is argmax_y D(x, y). On the images it trained on
 against unseen images of the same classes, this says whether D has learnt the classes or memorised
 its training set: only what D can tell apart can it teach the generator (class identity of the
 translations, RC). Also reported: D's class for the model's own translations of those images into
 every other class (one z, seed --seed), as the share D takes for the target and for the input's class.
+MODEL may also be a BigGAN transfer source: then the images' classes are matched to the source's by name,
+D chooses among all of the source's classes, and there are no translations.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pair_confusion import first_per_class, model_and_images_parser
 
 from deepi2i.checkpoint import load_export
 from deepi2i.data.folder import ClassFolderDataset
+from deepi2i.networks.biggan import BigGAN, Discriminator
 from deepi2i.networks.deepi2i import DeepI2I
 from deepi2i.pretrained import resolve_model
 from deepi2i.translate import Translator
@@ -24,11 +28,12 @@ from deepi2i.visualize import to_uint8
 
 
 @torch.no_grad()
-def discriminator_class(model: DeepI2I, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    """x [N, 3, R, R] in [-1, 1] -> argmax_y D(x, y) [N] over the model's classes."""
+def discriminator_class(discriminator: Discriminator, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    """x [N, 3, R, R] in [-1, 1] -> argmax_y D(x, y) [N] over the discriminator's classes."""
     out = []
     for xc in x.split(chunk):
-        logits = [model.discriminator(xc, torch.full((len(xc),), c)) for c in range(model.config.n_classes)]
+        n_classes = discriminator.config.n_classes
+        logits = [discriminator(xc, torch.full((len(xc),), c)) for c in range(n_classes)]
         out.append(torch.stack(logits, 1).argmax(1))  # [n, C] -> [n]
     return torch.cat(out)
 
@@ -37,7 +42,9 @@ def main() -> None:
     a = model_and_images_parser(__doc__).parse_args()
 
     path = resolve_model(a.model)
-    model = load_export(path, expect=DeepI2I).eval()
+    model = load_export(path).eval()
+    if not isinstance(model, DeepI2I | BigGAN):
+        raise SystemExit(f"{a.model} holds neither a DeepI2I model nor a BigGAN source")
     names = model.class_names
     data = ClassFolderDataset(a.data, model.config.generator.resolution, a.split)
     unknown = sorted(set(data.class_names) - set(names))
@@ -48,7 +55,7 @@ def main() -> None:
     x = torch.stack([data[i][0] for i in order])  # [N, 3, R, R] in [-1, 1]
     own = torch.tensor([names.index(data.class_names[data.targets[i]]) for i in order])  # [N]
 
-    pred = discriminator_class(model, x)
+    pred = discriminator_class(model.discriminator, x)
     print(
         f"{a.model}: D's class on {a.data} ({a.split}, {len(order)} images): {(pred == own).float().mean() * 100:.1f}%"
     )
@@ -59,11 +66,13 @@ def main() -> None:
         )
         print(f"  {names[c]:<9} {counts[c] / counts.sum() * 100:5.1f}%" + (f"   (taken for {wrong})" if wrong else ""))
 
+    if isinstance(model, BigGAN):  # a transfer source translates nothing
+        return
     translator = Translator(model, device="cpu")
     targets = list(range(len(names)))
     with torch.no_grad():
         fake = translator.translate_tensor(to_uint8(x), targets, 1, seed=a.seed)[:, :, 0]  # [N, T, 3, R, R] in [-1, 1]
-        fake_pred = discriminator_class(model, fake.flatten(0, 1)).view(len(order), len(targets))
+        fake_pred = discriminator_class(model.discriminator, fake.flatten(0, 1)).view(len(order), len(targets))
     target = torch.tensor(targets)[None]  # [1, T]
     other = own[:, None] != target  # the pairs that ask for a change of class
     print(
