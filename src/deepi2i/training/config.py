@@ -151,7 +151,9 @@ class TrainConfig:
             )
         n_blocks = len(self.model.discriminator.block_resolutions)
         if not 0 <= self.freeze_d_blocks <= n_blocks:
-            raise ValueError(f"freeze_d_blocks must be in [0, {n_blocks}] (the discriminator's blocks), got {self.freeze_d_blocks}")
+            raise ValueError(
+                f"freeze_d_blocks must be in [0, {n_blocks}] (the discriminator's blocks), got {self.freeze_d_blocks}"
+            )
         if self.freeze_d_blocks and (self.task == "pretrain" or "discriminator" not in self.transfer):
             raise ValueError(
                 "freeze_d_blocks keeps source weights, but this run's discriminator starts from random weights "

@@ -299,10 +299,10 @@ def _enter_phase(
             nets.ddp[name] = wrapped
     runlog.set_phase(phase.name)
     frozen = sorted(set(nets.raw) - set(phase.train))
-    kept = f", discriminator blocks 0-{freeze_d_blocks - 1} kept at the source (FreezeD)" if freeze_d_blocks else ""
+    freezed = f", discriminator blocks 0-{freeze_d_blocks - 1} kept at the source (FreezeD)" if freeze_d_blocks else ""
     runlog.message(
         f"phase {phase.index + 1}/{n_phases} {phase.name!r}: steps {phase.start}-{phase.end}, "
-        f"training {list(phase.train)}, frozen {frozen}{kept}"
+        f"training {list(phase.train)}, frozen {frozen}{freezed}"
     )
 
 
