@@ -112,6 +112,24 @@ def test_colour_term_flags_reach_the_run_and_its_log(
     assert any("G/color" in row and row["G/color"] > 0 for row in logged)
 
 
+def test_transfer_variant_flags_reach_the_run_or_fail_clearly(
+    shapes: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--freeze-d-blocks and --train-encoder reach the run's config; without a source D they are one clear error."""
+    pre, run = tmp_path / "pre", tmp_path / "run"
+    common = ["--preset", "tiny", "--no-progress"]
+    assert main(["pretrain", "--data", str(shapes / "source"), "--out", str(pre), *common]) == 0
+    train = ["train", "--data", str(shapes / "target"), *common]
+    flags = ["--freeze-d-blocks", "2", "--train-encoder", "--stop-at-step", "1"]
+    assert main([*train, "--source", str(pre / "export"), "--out", str(run), *flags]) == 0
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["freeze_d_blocks"] == 2 and config["phases"][1]["train"][-1] == "encoder"
+    assert main([*train, "--scratch", "--out", str(tmp_path / "s1"), "--train-encoder"]) == 2
+    assert "scratch run trains the encoder anyway" in capsys.readouterr().err
+    assert main([*train, "--scratch", "--out", str(tmp_path / "s2"), "--freeze-d-blocks", "1"]) == 2
+    assert "freeze_d_blocks" in capsys.readouterr().err
+
+
 def _final(run: Path) -> dict:
     return load_checkpoint(list_checkpoints(run)[-1][1])
 
