@@ -22,7 +22,6 @@ from deepi2i.checkpoint import load_export
 from deepi2i.data.folder import ClassFolderDataset
 from deepi2i.networks.biggan import BigGAN, Discriminator
 from deepi2i.networks.deepi2i import DeepI2I
-from deepi2i.pretrained import resolve_model
 from deepi2i.translate import Translator
 from deepi2i.visualize import to_uint8
 
@@ -31,8 +30,8 @@ from deepi2i.visualize import to_uint8
 def discriminator_class(discriminator: Discriminator, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
     """x [N, 3, R, R] in [-1, 1] -> argmax_y D(x, y) [N] over the discriminator's classes."""
     out = []
+    n_classes = discriminator.config.n_classes
     for xc in x.split(chunk):
-        n_classes = discriminator.config.n_classes
         logits = [discriminator(xc, torch.full((len(xc),), c)) for c in range(n_classes)]
         out.append(torch.stack(logits, 1).argmax(1))  # [n, C] -> [n]
     return torch.cat(out)
@@ -41,8 +40,7 @@ def discriminator_class(discriminator: Discriminator, x: torch.Tensor, chunk: in
 def main() -> None:
     a = model_and_images_parser(__doc__).parse_args()
 
-    path = resolve_model(a.model)
-    model = load_export(path).eval()
+    model = load_export(a.model).eval()  # a path or a shipped name
     if not isinstance(model, DeepI2I | BigGAN):
         raise SystemExit(f"{a.model} holds neither a DeepI2I model nor a BigGAN source")
     names = model.class_names
