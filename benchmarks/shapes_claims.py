@@ -286,6 +286,17 @@ CANDIDATES: tuple[Candidate, ...] = (
         (48.0, 96.0, 144.0),
         raw=("palette-enc", "the preset + our palette term (λ_color 5), encoder trained in phase 2"),
     ),
+    # Added in the nineteenth session: at 96 kimg D's projection names the class of 82-86% of unseen target
+    # images but takes the translations of unseen inputs for their target only 70% of the time, so G has not
+    # satisfied even D's class signal, which the hinge term only raises for the target and never contrasts
+    # with the other classes. Our class term adds that contrast on both sides (weight 1, StarGAN's λ_cls).
+    Candidate(
+        "palette-ema-cls",
+        "palette-ema + our class term (λ_class 1): cross-entropy of D's projection scores",
+        PALETTE_EMA + ("--lambda-class", "1"),
+        (48.0, 96.0, 144.0),
+        raw=("palette-cls", "the preset + our palette term (λ_color 5) + our class term (λ_class 1)"),
+    ),
 )
 # Translation-time adaptor weights. w_l of Eq. 5 is read at every forward, so a trained model can translate
 # with other weights than it trained with (its networks unchanged). The grid: multipliers of the shapes64

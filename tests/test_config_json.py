@@ -36,6 +36,7 @@ def test_a_run_folder_config_of_version_0_1_0_loads() -> None:
         "color_grid": 4,
         "augment": [],
         "freeze_d_blocks": 0,
+        "lambda_class": 0.0,
     }
     assert config.to_dict() == {**stored, **newer}  # take their defaults
     assert config.rec_weights == {32: 0.01, 16: 0.1, 8: 0.1, 4: 0.1} and config.class_rows == (2, 18, 20)

@@ -1040,6 +1040,13 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--color-grid", type=int, help=f"cells per side of the cells term (default {tc('color_grid')})")
     p.add_argument(
+        "--lambda-class",
+        type=float,
+        help="weight of our class term: cross-entropy of the discriminator's projection read as a classifier, "
+        f"on real images (D) and on translations toward their target (G); not the paper's "
+        f"(default {tc('lambda_class')}: off)",
+    )
+    p.add_argument(
         "--adaptor-weights",
         metavar="W",
         help="w_l of Eq. 5: one number for every level or per level, e.g. 4:1,8:1,16:0.3,32:0.1 "
@@ -1116,6 +1123,7 @@ def _training_overrides(args: argparse.Namespace) -> dict[str, object]:
         "lambda_color": getattr(args, "lambda_color", None),
         "color_term": getattr(args, "color_term", None),
         "color_grid": getattr(args, "color_grid", None),
+        "lambda_class": getattr(args, "lambda_class", None),
         "augment": _augment_list(args.augment),
         "channels_last": args.channels_last or None,
         "tf32": args.tf32 or None,

@@ -120,7 +120,11 @@ def run_trunk(
 
 
 class Discriminator(nn.Module):
-    """Projection discriminator: logits [B] = linear(sum relu(h)) + <embed(y), sum relu(h)>."""
+    """Projection discriminator: logits [B] = linear(sum relu(h)) + <embed(y), sum relu(h)>.
+
+    With `y=None` it scores every class at once, logits [B, n_classes]: the projection read as a
+    classifier (the class-independent linear term cancels in a softmax), which our class term uses.
+    """
 
     def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
@@ -131,24 +135,26 @@ class Discriminator(nn.Module):
         init_weights(self, c.init)
 
     def features(
-        self, x: Tensor, y: Tensor, levels: Sequence[int], relu_last_tap: bool = True
+        self, x: Tensor, y: Tensor | None, levels: Sequence[int], relu_last_tap: bool = True
     ) -> tuple[Tensor, dict[int, Tensor]]:
         """x [B, 3, R, R], y int64 [B] -> (logits [B], features {resolution: [B, C, r, r]} at `levels`).
 
         One trunk pass gives both: DeepI2I's generator side needs the logits of a translation for
-        L_adv and its features for L_rec (Eq. 3) together.
+        L_adv and its features for L_rec (Eq. 3) together. y=None: logits [B, n_classes].
         """
         h, feats = run_trunk(self.blocks, self.config, x, levels, relu_last_tap)
         return self._head(h, y), feats
 
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        """x [B, 3, R, R], y int64 [B] -> logits [B]."""
+    def forward(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """x [B, 3, R, R], y int64 [B] -> logits [B] (y=None: [B, n_classes], every class)."""
         h, _ = run_trunk(self.blocks, self.config, x, (), relu_last_tap=False)
         return self._head(h, y)
 
-    def _head(self, h: Tensor, y: Tensor) -> Tensor:
-        """The projection head: last trunk activation [B, C, r, r], y [B] -> logits [B]."""
+    def _head(self, h: Tensor, y: Tensor | None) -> Tensor:
+        """The projection head: last trunk activation [B, C, r, r], y [B] -> logits [B] (y=None: [B, n_classes])."""
         h = torch.sum(F.relu(h), dim=[2, 3])  # [B, C]
+        if y is None:
+            return self.linear(h) + h @ self.embed.sn_weight().t()  # [B, 1] + [B, n_classes]
         return self.linear(h).squeeze(1) + torch.sum(self.embed(y) * h, dim=1)  # [B]
 
 

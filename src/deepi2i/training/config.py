@@ -94,6 +94,7 @@ class TrainConfig:
     lambda_color: float = 0.0  # our colour term (not the paper's): 0 = off
     color_term: str = "cells"  # "cells": losses.color_loss | "palette": losses.palette_loss
     color_grid: int = 4  # cells per side of the cell term's pooled images
+    lambda_class: float = 0.0  # our class term (not the paper's): cross-entropy of D's projection scores; 0 = off
     augment: tuple[str, ...] = ()  # DiffAugment on D's adversarial inputs (not the paper's): training/augment.py
     freeze_d_blocks: int = 0  # FreezeD (not the paper's): the lowest N discriminator blocks keep their source weights
     ortho_reg: float = 0.0  # BigGAN's orthogonal regularisation of G (1e-4 in BigGAN-PyTorch's scripts)
@@ -163,6 +164,10 @@ class TrainConfig:
             raise ValueError(
                 f"lambda_color must be >= 0 and color_grid >= 1, got {self.lambda_color}, {self.color_grid}"
             )
+        if self.lambda_class < 0:
+            raise ValueError(f"lambda_class must be >= 0, got {self.lambda_class}")
+        if self.lambda_class and self.task == "pretrain":
+            raise ValueError("lambda_class is a term of DeepI2I training; pretraining has no class term, set it to 0")
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
@@ -215,6 +220,7 @@ class TrainConfig:
             "lambda_color": _FLOAT,
             "color_term": _STR,
             "color_grid": _INT,
+            "lambda_class": _FLOAT,
             "augment": _STRS,
             "freeze_d_blocks": _INT,
             "ortho_reg": _FLOAT,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepi2i import losses
@@ -108,16 +109,41 @@ def _augmented(x: Tensor, u: Tensor | None, policy: tuple[str, ...]) -> Tensor:
     return diff_augment(x, u, policy)
 
 
+def _picked(all_logits: Tensor, y: Tensor) -> Tensor:
+    """The logits of the given classes: [B, n_classes], y [B] -> [B]."""
+    return all_logits.gather(1, y[:, None]).squeeze(1)
+
+
 def _discriminate(
-    nets: TrainingNetworks, b: Batch, x_fake: Tensor, kind: str, augment: tuple[str, ...]
+    nets: TrainingNetworks,
+    b: Batch,
+    x_fake: Tensor,
+    kind: str,
+    augment: tuple[str, ...],
+    lambda_class: float = 0.0,
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """D's hinge/log loss on [real; fake] in one forward (each augmented with its own draws)."""
+    """D's hinge/log loss on [real; fake] in one forward (each augmented with its own draws).
+
+    With `lambda_class`, plus our class term on the real images: cross-entropy of D's projection
+    read as a classifier (every class's logit from the same forward).
+    """
     x_real = _augmented(b.x_real, b.u_real, augment)
     x_fake = _augmented(x_fake.to(b.x_real.dtype), b.u_d, augment)
-    logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake]), torch.cat([b.y_real, b.y_d]))
-    real, fake = logits.float().split([x_real.shape[0], x_fake.shape[0]])
+    y = torch.cat([b.y_real, b.y_d])
+    if lambda_class:
+        all_logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake]), None).float()  # [2B, n_classes]
+        logits = _picked(all_logits, y)
+    else:
+        logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake]), y).float()
+    real, fake = logits.split([x_real.shape[0], x_fake.shape[0]])
     loss = losses.d_loss(real, fake, kind)
-    return loss, {"D/loss": loss.detach(), "D/real": real.detach().mean(), "D/fake": fake.detach().mean()}
+    logs = {"D/loss": loss.detach(), "D/real": real.detach().mean(), "D/fake": fake.detach().mean()}
+    if lambda_class:
+        cls = F.cross_entropy(all_logits[: x_real.shape[0]], b.y_real)
+        logs["D/class"] = cls.detach()
+        loss = loss + lambda_class * cls
+        logs["D/loss"] = loss.detach()
+    return loss, logs
 
 
 @dataclass(frozen=True)
@@ -145,7 +171,7 @@ class PretrainObjective:
 @dataclass(frozen=True)
 class TranslationObjective:
     """DeepI2I, Eq. 4: lambda_adv * L_adv + lambda_rec * L_rec on the generator side, L_adv for D
-    (+ lambda_color * our colour term when asked for)."""
+    (+ lambda_color * our colour term, + lambda_class * our class term on both sides, when asked for)."""
 
     model: DeepI2IConfig
     rec_weights: Mapping[int, float]
@@ -157,6 +183,7 @@ class TranslationObjective:
     color_term: str = "cells"  # "cells" (losses.color_loss) | "palette" (losses.palette_loss)
     color_grid: int = 4
     augment: tuple[str, ...] = ()  # D's adversarial inputs through DiffAugment's transforms
+    lambda_class: float = 0.0  # our class term (D's projection as a classifier); 0: the paper's objective
 
     def prepare(self, nets: TrainingNetworks, b: Batch, frozen: Collection[str]) -> Batch:
         """The batch with Υ(x_src) computed once when the encoder is frozen (the D and G steps share it)."""
@@ -173,25 +200,32 @@ class TranslationObjective:
             net("encoder"), net("adaptors"), net("generator"), self.model, b.x_src, y_trg, z, encoded=b.encoded
         )
 
-    def discriminator_features(self, nets: TrainingNetworks, x: Tensor, y: Tensor) -> tuple[Tensor, dict[int, Tensor]]:
-        """The discriminator's logits and features at the model's levels (raw module: never a D update)."""
+    def discriminator_features(
+        self, nets: TrainingNetworks, x: Tensor, y: Tensor | None
+    ) -> tuple[Tensor, dict[int, Tensor]]:
+        """The discriminator's logits and features at the model's levels (raw module: never a D update).
+
+        y=None: every class's logit, [B, n_classes]."""
         return nets["discriminator"].features(x, y, self.model.pyramid_levels, self.model.relu_last_tap)
 
     def d_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         assert b.x_src is not None
         with torch.no_grad():
             x_fake = self.generate(nets, b, b.y_d, b.z_d, trainable=False)
-        return _discriminate(nets, b, x_fake, self.adv_loss, self.augment)
+        return _discriminate(nets, b, x_fake, self.adv_loss, self.augment, self.lambda_class)
 
     def g_loss(self, nets: TrainingNetworks, b: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         assert b.x_src is not None and b.y_src is not None
         with torch.no_grad():
             _, feats_src = self.discriminator_features(nets, b.x_src, b.y_src)
         x_fake = self.generate(nets, b, b.y_g, b.z_g, trainable=True)
-        logits, feats_fake = self.discriminator_features(nets, x_fake, b.y_g)
+        y_head = None if self.lambda_class else b.y_g  # None: every class's logit, [B, n_classes]
+        logits, feats_fake = self.discriminator_features(nets, x_fake, y_head)
         if self.augment:  # L_adv on the augmented translation, L_rec on the translation itself
-            logits = nets["discriminator"](_augmented(x_fake, b.u_g, self.augment), b.y_g)
-        adv = losses.g_loss(logits.float(), self.adv_loss)
+            logits = nets["discriminator"](_augmented(x_fake, b.u_g, self.augment), y_head)
+        all_logits = logits.float()
+        logits = _picked(all_logits, b.y_g) if self.lambda_class else all_logits
+        adv = losses.g_loss(logits, self.adv_loss)
         rec = losses.reconstruction_loss(
             {r: f.float() for r, f in feats_fake.items()},
             {r: f.float() for r, f in feats_src.items()},
@@ -207,4 +241,8 @@ class TranslationObjective:
                 color = losses.color_loss(x_fake.float(), b.x_src.float(), self.color_grid)
             loss = loss + self.lambda_color * color
             logs["G/color"] = color.detach()
+        if self.lambda_class:  # our class term: the translation classified as its target by D's projection
+            cls = F.cross_entropy(all_logits, b.y_g)
+            loss = loss + self.lambda_class * cls
+            logs["G/class"] = cls.detach()
         return loss, {"G/loss": loss.detach(), **logs}

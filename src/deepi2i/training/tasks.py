@@ -101,6 +101,7 @@ class TranslationTask(Task):
             color_term=config.color_term,
             color_grid=config.color_grid,
             augment=tuple(config.augment),
+            lambda_class=config.lambda_class,
         )
 
     @torch.no_grad()
