@@ -214,3 +214,18 @@ def test_discriminator_feature_pyramid_matches_encoder_with_same_weights():
     enc = model.encoder(x)
     assert all(torch.equal(feats[r], enc[r]) for r in enc)
     assert isinstance(Discriminator(tiny().discriminator)(torch.zeros(1, 3, 32, 32), torch.tensor([0])), torch.Tensor)
+
+
+def test_discriminator_scores_every_class_as_its_projection_does_one() -> None:
+    """D(x, None)[:, c] == D(x, c): our class term reads the projection as a classifier over all classes."""
+    torch.manual_seed(0)
+    d = Discriminator(tiny(n_classes=5).discriminator).eval()
+    x = torch.rand(3, 3, 32, 32)
+    every = d(x, None)  # [3, 5]
+    assert every.shape == (3, 5)
+    for c in range(5):
+        torch.testing.assert_close(every[:, c], d(x, torch.full((3,), c)))
+    logits, feats = d.features(x, None, (16, 8))
+    torch.testing.assert_close(logits, every)
+    assert set(feats) == {16, 8}
+    assert not torch.allclose(every[:, 0], every[:, 1])  # the classes are scored apart

@@ -112,6 +112,15 @@ def test_colour_term_flags_reach_the_run_and_its_log(
     assert any("G/color" in row and row["G/color"] > 0 for row in logged)
 
 
+def test_class_term_flag_reaches_the_run_and_its_log(shapes: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = ["train", "--data", str(shapes / "target"), "--preset", "tiny", "--scratch", "--no-progress"]
+    assert main([*args, "--out", str(run), "--lambda-class", "0.5"]) == 0
+    assert json.loads((run / "config.json").read_text())["config"]["lambda_class"] == 0.5
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert any(row.get("G/class", 0) > 0 and row.get("D/class", 0) > 0 for row in logged)
+
+
 def test_transfer_variant_flags_reach_the_run_or_fail_clearly(
     shapes: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -96,6 +96,11 @@ def test_partial_transfer_trains_the_random_networks_in_every_phase() -> None:
         ({"lambda_color": -1.0}, "lambda_color"),
         ({"color_grid": 0}, "color_grid"),
         ({"color_term": "histogram"}, "color_term"),
+        ({"lambda_class": -0.5}, "lambda_class"),
+        (
+            {"lambda_class": 1.0, "task": "pretrain", "phases": (PhaseConfig("p", 1.0, ("generator", "discriminator")),)},
+            "pretraining has no class term",
+        ),
     ],
 )
 def test_train_config_rejects_bad_settings(changes: dict, message: str) -> None:
@@ -271,14 +276,16 @@ class HandGenerator(nn.Module):
 
 
 class HandDiscriminator(nn.Module):
-    """logits = mean pixel + class index; features {8: x, 4: 2x}."""
+    """logits = mean pixel + class index (y=None: every class of 3); features {8: x, 4: 2x}."""
 
     def __init__(self) -> None:
         super().__init__()
         self.scale = nn.Parameter(torch.tensor(1.0))
 
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return self.scale * x.mean(dim=(1, 2, 3)) + y.float()
+    def forward(self, x: Tensor, y: Tensor | None) -> Tensor:
+        classes = torch.arange(3.0) if y is None else y.float()
+        m = self.scale * x.mean(dim=(1, 2, 3))
+        return m[:, None] + classes if y is None else m + classes
 
     def features(self, x: Tensor, y: Tensor, levels, relu_last_tap: bool = True):
         return self(x, y), {8: x, 4: 2 * x}
@@ -357,6 +364,24 @@ def test_colour_term_is_added_only_when_asked_for() -> None:
     assert palette > 0
     torch.testing.assert_close(logs["G/color"], palette)
     torch.testing.assert_close(loss, plain_loss + 2.0 * palette)
+
+
+def test_class_term_is_added_only_when_asked_for_on_real_images_and_translations() -> None:
+    """λ_class · CE of D's every-class logits: on the real images in the D step (not on the fakes, whose
+    classes D must not learn), on the translations toward y_g in the G step."""
+    b = _batch(z_scale=1.0)
+    nll = -torch.log_softmax(torch.arange(3.0), 0)  # the hand D's logits are (m, m + 1, m + 2) for any image
+    plain_g, plain_g_logs = _objective().g_loss(_hand_nets(), b)
+    plain_d, plain_d_logs = _objective().d_loss(_hand_nets(), b)
+    assert "G/class" not in plain_g_logs and "D/class" not in plain_d_logs  # the paper's objective
+    g, g_logs = _objective(lambda_class=2.0).g_loss(_hand_nets(), b)
+    d, d_logs = _objective(lambda_class=2.0).d_loss(_hand_nets(), b)
+    torch.testing.assert_close(g_logs["G/class"], nll[b.y_g].mean())
+    torch.testing.assert_close(g, plain_g + 2.0 * nll[b.y_g].mean())
+    torch.testing.assert_close(g_logs["G/adv"], plain_g_logs["G/adv"])  # L_adv reads the target's logit
+    torch.testing.assert_close(d_logs["D/class"], nll[b.y_real].mean())
+    torch.testing.assert_close(d, plain_d + 2.0 * nll[b.y_real].mean())
+    assert not torch.isclose(nll[b.y_real].mean(), nll[torch.cat([b.y_real, b.y_d])].mean())
 
 
 @pytest.mark.parametrize("kind", ["hinge", "log"])
