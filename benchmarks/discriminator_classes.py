@@ -29,12 +29,7 @@ from deepi2i.visualize import to_uint8
 @torch.no_grad()
 def discriminator_class(discriminator: Discriminator, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
     """x [N, 3, R, R] in [-1, 1] -> argmax_y D(x, y) [N] over the discriminator's classes."""
-    out = []
-    n_classes = discriminator.config.n_classes
-    for xc in x.split(chunk):
-        logits = [discriminator(xc, torch.full((len(xc),), c)) for c in range(n_classes)]
-        out.append(torch.stack(logits, 1).argmax(1))  # [n, C] -> [n]
-    return torch.cat(out)
+    return torch.cat([discriminator(xc, None).argmax(1) for xc in x.split(chunk)])  # [n, C] -> [n] per chunk
 
 
 def main() -> None:
