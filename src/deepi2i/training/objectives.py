@@ -130,20 +130,17 @@ def _discriminate(
     x_real = _augmented(b.x_real, b.u_real, augment)
     x_fake = _augmented(x_fake.to(b.x_real.dtype), b.u_d, augment)
     y = torch.cat([b.y_real, b.y_d])
-    if lambda_class:
-        all_logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake]), None).float()  # [2B, n_classes]
-        logits = _picked(all_logits, y)
-    else:
-        logits = nets.trainable("discriminator")(torch.cat([x_real, x_fake]), y).float()
+    # [2B], or [2B, n_classes] with the class term (every class's logit, same forward)
+    scores = nets.trainable("discriminator")(torch.cat([x_real, x_fake]), None if lambda_class else y).float()
+    logits = _picked(scores, y) if lambda_class else scores
     real, fake = logits.split([x_real.shape[0], x_fake.shape[0]])
     loss = losses.d_loss(real, fake, kind)
-    logs = {"D/loss": loss.detach(), "D/real": real.detach().mean(), "D/fake": fake.detach().mean()}
+    logs = {"D/real": real.detach().mean(), "D/fake": fake.detach().mean()}
     if lambda_class:
-        cls = F.cross_entropy(all_logits[: x_real.shape[0]], b.y_real)
-        logs["D/class"] = cls.detach()
+        cls = F.cross_entropy(scores[: x_real.shape[0]], b.y_real)
         loss = loss + lambda_class * cls
-        logs["D/loss"] = loss.detach()
-    return loss, logs
+        logs["D/class"] = cls.detach()
+    return loss, {"D/loss": loss.detach(), **logs}
 
 
 @dataclass(frozen=True)
@@ -223,9 +220,8 @@ class TranslationObjective:
         logits, feats_fake = self.discriminator_features(nets, x_fake, y_head)
         if self.augment:  # L_adv on the augmented translation, L_rec on the translation itself
             logits = nets["discriminator"](_augmented(x_fake, b.u_g, self.augment), y_head)
-        all_logits = logits.float()
-        logits = _picked(all_logits, b.y_g) if self.lambda_class else all_logits
-        adv = losses.g_loss(logits, self.adv_loss)
+        scores = logits.float()  # [B], or [B, n_classes] with the class term
+        adv = losses.g_loss(_picked(scores, b.y_g) if self.lambda_class else scores, self.adv_loss)
         rec = losses.reconstruction_loss(
             {r: f.float() for r, f in feats_fake.items()},
             {r: f.float() for r, f in feats_src.items()},
@@ -242,7 +238,7 @@ class TranslationObjective:
             loss = loss + self.lambda_color * color
             logs["G/color"] = color.detach()
         if self.lambda_class:  # our class term: the translation classified as its target by D's projection
-            cls = F.cross_entropy(all_logits, b.y_g)
+            cls = F.cross_entropy(scores, b.y_g)
             loss = loss + self.lambda_class * cls
             logs["G/class"] = cls.detach()
         return loss, {"G/loss": loss.detach(), **logs}
