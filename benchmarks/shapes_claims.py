@@ -771,6 +771,7 @@ def stage_calibrate(p: Plan) -> None:
     scale, export = next((scale, export) for scale, export, s in scored if s is best)
     weights = calibrated_weights(scale)
     print(f"  the rule's choice on trg-val: {calibration_label(scale)} (w_l {weights}), RC {best['RC']:.1f}")
+    print(f"  its export: {export}")  # the folder to score on the test split (the label alone is not unique)
     if p.quick or p.calibrate is not None:
         print("  a quick run or a candidate (--calibrate): no config is rewritten")
         return

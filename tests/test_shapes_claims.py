@@ -215,7 +215,11 @@ def test_calibrate_a_candidate_scores_it_and_writes_nothing(claims, tmp_path, mo
     claims.stage_calibrate(plan)
     assert len(names) == len(claims.CALIBRATION)
     assert all(n.startswith(f"calibrate-{claims.weights_tag(candidate)}") for n in names)
-    assert "w1.6-0.5-1-1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "w1.6-0.5-1-1" in out
+    # the folder to test is named in full: labels repeat across the models calibrated in one work folder
+    chosen = tmp_path / "work" / "calibrate" / claims.calibration_name(claims.weights_tag(candidate), (1.6, 0.5, 1, 1))
+    assert f"its export: {chosen}\n" in out and (chosen / "config.json").is_file()
     assert {f.name: f.read_bytes() for f in candidate.iterdir()} == before
     assert claims.weights_tag(candidate) != claims.weights_tag(shipped)
     assert {f.name: f.read_bytes() for f in shipped.iterdir()} == shipped_files
