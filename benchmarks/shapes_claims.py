@@ -511,10 +511,12 @@ def train(p: Plan, data: str, out: Path, seed: int, args: tuple[str, ...], kimg:
     src = ["--scratch"] if scratch else ["--source", p.source_export, "--class-map", "names"]
     # --quick: phase 1 scaled with the rest, so that lengthening a quick run changes only its last phase
     phase1 = ["--phase1-kimg", f"{3.2 * p.scale:g}"] if p.quick and not scratch else []
-    # the claims and the recipe search ran without an EMA and without a colour term (the preset's
-    # then): kept unless a run asks for them, so that rows trained later compare with earlier ones
+    # the claims and the recipe search ran without an EMA, a colour term, our class term or DiffAugment
+    # (the preset's then): kept unless a run asks for them, so that rows trained later compare with earlier ones
     pinned = [] if "--ema-decay" in args else ["--no-ema"]
     pinned += [] if "--lambda-color" in args else ["--lambda-color", "0", "--color-term", "cells"]
+    pinned += [] if "--lambda-class" in args else ["--lambda-class", "0"]
+    pinned += [] if "--augment" in args else ["--augment", "none"]
     run(
         [
             *DEEPI2I,

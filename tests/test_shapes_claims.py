@@ -242,3 +242,29 @@ def test_validation_judge_trains_longer_and_its_records_are_kept_apart(claims, t
     kept = claims.record_path(plan, "palette-ema-s0-k144", recipe=True)
     assert kept.parent.name == claims.RECIPE_RECORDS != "recipe"
     assert kept.parent.parent == claims.teacher_records(plan)
+
+
+def test_runs_keep_the_settings_they_were_trained_with_when_the_preset_moves(claims, tmp_path, monkeypatch):
+    """The preset now carries the recipe (EMA, palette and class terms, DiffAugment); the claims variants and the
+    earlier candidates name none of them, so their commands must switch each off, and a candidate's own flags win."""
+    import dataclasses
+
+    from deepi2i.cli import _training_overrides, build_parser
+    from deepi2i.training.config import train_preset
+
+    commands = []
+    monkeypatch.setattr(claims, "run", lambda cmd, log: commands.append(cmd))
+    plan = _plan(claims, tmp_path / "work", _source(tmp_path / "teacher", b"teacher"))
+    recipe = next(c for c in claims.CANDIDATES if c.slug == "palette-ema-cls-aug")
+    for args in ((), recipe.args):
+        claims.train(plan, "trg", tmp_path / "run", 0, args, 48.0, scratch=False)
+    preset = train_preset("shapes64", "translate", n_classes=10)
+    configs = []
+    for cmd in commands:
+        parsed = build_parser().parse_args(cmd[cmd.index("train") :])
+        configs.append(dataclasses.replace(preset, **_training_overrides(parsed)))
+    plain, candidate = configs
+    assert (plain.ema_decay, plain.lambda_color, plain.lambda_class, plain.augment) == (None, 0.0, 0.0, ())
+    assert (candidate.ema_decay, candidate.lambda_color, candidate.color_term) == (0.999, 5.0, "palette")
+    assert (candidate.lambda_class, candidate.augment) == (1.0, ("translation", "cutout"))
+    assert (preset.lambda_class, preset.augment) == (1.0, ("translation", "cutout"))  # the preset is the recipe

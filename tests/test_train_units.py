@@ -98,7 +98,11 @@ def test_partial_transfer_trains_the_random_networks_in_every_phase() -> None:
         ({"color_term": "histogram"}, "color_term"),
         ({"lambda_class": -0.5}, "lambda_class"),
         (
-            {"lambda_class": 1.0, "task": "pretrain", "phases": (PhaseConfig("p", 1.0, ("generator", "discriminator")),)},
+            {
+                "lambda_class": 1.0,
+                "task": "pretrain",
+                "phases": (PhaseConfig("p", 1.0, ("generator", "discriminator")),),
+            },
             "pretraining has no class term",
         ),
     ],

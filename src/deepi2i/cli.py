@@ -897,7 +897,20 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     def tc(name: str) -> Any:  # the TrainConfig default a preset keeps unless it sets the field itself
         return default_of(TrainConfig, name)
 
-    def run_options(p: argparse.ArgumentParser) -> None:
+    def td(
+        name: str, off: bool = False, task: str = "translate"
+    ) -> str:  # a default and the presets that set their own
+        def shown(v: Any) -> str:
+            return ",".join(v) or "none" if isinstance(v, tuple) else str(v)
+
+        own = [
+            f"{k}: {shown(settings[name])}"
+            for k, p in PRESETS.items()
+            if name in (settings := p.pretrain_settings if task == "pretrain" else p.translate_settings)
+        ]
+        return shown(tc(name)) + (": off" if off else "") + (f"; preset {', '.join(own)}" if own else "")
+
+    def run_options(p: argparse.ArgumentParser, task: str) -> None:
         p.add_argument(
             "--data",
             required=True,
@@ -933,7 +946,7 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
             "--augment",
             metavar="T,T",
             help=f"DiffAugment transforms on the discriminator's adversarial inputs, real and fake: "
-            f"comma list of {','.join(AUGMENTS)}, or none; not the paper's (default: the preset's)",
+            f"comma list of {','.join(AUGMENTS)}, or none; not the paper's (default {td('augment', task=task)})",
         )
         p.add_argument(
             "--freeze-d-blocks",
@@ -990,11 +1003,11 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = sub.add_parser("pretrain", help="train a class-conditional BigGAN on a class folder (a transfer source)")
-    run_options(p)
+    run_options(p, "pretrain")
     p.set_defaults(func=_cmd_pretrain)
 
     p = sub.add_parser("train", help="train DeepI2I on a class folder, transferred from a BigGAN (or from scratch)")
-    run_options(p)
+    run_options(p, "translate")
     p.add_argument(
         "--source",
         metavar="SRC",
@@ -1029,14 +1042,14 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lambda-color",
         type=float,
-        help=f"weight of our colour term (--color-term); not the paper's (default {tc('lambda_color')}: off)",
+        help=f"weight of our colour term (--color-term); not the paper's (default {td('lambda_color', off=True)})",
     )
     p.add_argument(
         "--color-term",
         choices=COLOR_TERMS,
         help="cells: L1 between input and translation average-pooled to --color-grid cells a side; "
         "palette: sliced Wasserstein distance between their pixel colours, wherever the pixels are "
-        f"(default {tc('color_term')})",
+        f"(default {td('color_term')})",
     )
     p.add_argument("--color-grid", type=int, help=f"cells per side of the cells term (default {tc('color_grid')})")
     p.add_argument(
@@ -1044,7 +1057,7 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         type=float,
         help="weight of our class term: cross-entropy of the discriminator's projection read as a classifier, "
         f"on real images (D) and on translations toward their target (G); not the paper's "
-        f"(default {tc('lambda_class')}: off)",
+        f"(default {td('lambda_class', off=True)})",
     )
     p.add_argument(
         "--adaptor-weights",
