@@ -121,6 +121,23 @@ def test_class_term_flag_reaches_the_run_and_its_log(shapes: Path, tmp_path: Pat
     assert any(row.get("G/class", 0) > 0 and row.get("D/class", 0) > 0 for row in logged)
 
 
+def test_help_names_the_defaults_each_preset_trains_with(capsys: pytest.CaptureFixture) -> None:
+    """shapes64 trains DeepI2I with our terms and DiffAugment on but pretrains without them: --help says which."""
+    from deepi2i.training.config import train_preset
+
+    helps = {}
+    for command in ("train", "pretrain"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        helps[command] = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    shapes = train_preset("shapes64", "translate", n_classes=10)
+    assert f"(default 0.0: off; preset shapes64: {shapes.lambda_class})" in helps["train"]
+    assert f"(default 0.0: off; preset shapes64: {shapes.lambda_color})" in helps["train"]
+    assert f"(default none; preset shapes64: {','.join(shapes.augment)})" in helps["train"]
+    assert train_preset("shapes64", "pretrain", n_classes=10).augment == ()
+    assert "or none; not the paper's (default none)" in helps["pretrain"]
+
+
 def test_transfer_variant_flags_reach_the_run_or_fail_clearly(
     shapes: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

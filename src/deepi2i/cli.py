@@ -897,11 +897,11 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
     def tc(name: str) -> Any:  # the TrainConfig default a preset keeps unless it sets the field itself
         return default_of(TrainConfig, name)
 
-    def td(
-        name: str, off: bool = False, task: str = "translate"
-    ) -> str:  # a default and the presets that set their own
+    def td(name: str, off: bool = False, task: str = "translate") -> str:
+        """The TrainConfig default, then each preset that sets its own for `task` (help must match the runs)."""
+
         def shown(v: Any) -> str:
-            return ",".join(v) or "none" if isinstance(v, tuple) else str(v)
+            return (",".join(v) or "none") if isinstance(v, tuple) else str(v)
 
         own = [
             f"{k}: {shown(settings[name])}"

@@ -303,7 +303,7 @@ PRESETS: dict[str, Preset] = {
         # DeepI2I: 100 + 4,400 steps with an EMA of G, our palette colour term (λ 5), our class term (λ 1) and
         # DiffAugment (translation, cutout) on D's inputs: the recipe search's choice on the validation split
         # (the palette term cut the colour error from 118 to 39; the class term with DiffAugment raised RC
-        # at 144 kimg from 84.7 / 83.0 to 90+ at training seeds 1 / 2, docs/results/shapes.md).
+        # on trg-val at 144 kimg from 84.7 / 83.0 to 94.7 / 94.2 at training seeds 1 / 2, docs/results/shapes.md).
         pretrain_kimg=288.0,
         pretrain_settings={"ema_decay": 0.999},
         translate_kimg=144.0,
