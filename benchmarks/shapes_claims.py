@@ -506,17 +506,22 @@ def run_dir(p: Plan, v: Variant, seed: int) -> Path:
     return p.work / "runs" / f"{v.slug}-s{seed}"
 
 
+# The claims and the recipe search ran without an EMA, a colour term, our class term or DiffAugment (the preset's
+# then): each stays off unless a run names its flag, so that rows trained later compare with earlier ones.
+PINNED_OFF: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("--ema-decay", ("--no-ema",)),
+    ("--lambda-color", ("--lambda-color", "0", "--color-term", "cells")),
+    ("--lambda-class", ("--lambda-class", "0")),
+    ("--augment", ("--augment", "none")),
+)
+
+
 def train(p: Plan, data: str, out: Path, seed: int, args: tuple[str, ...], kimg: float, scratch: bool) -> None:
     """`deepi2i train` on WORK/data into `out` (resumes, or lengthens, a run already there)."""
     src = ["--scratch"] if scratch else ["--source", p.source_export, "--class-map", "names"]
     # --quick: phase 1 scaled with the rest, so that lengthening a quick run changes only its last phase
     phase1 = ["--phase1-kimg", f"{3.2 * p.scale:g}"] if p.quick and not scratch else []
-    # the claims and the recipe search ran without an EMA, a colour term, our class term or DiffAugment
-    # (the preset's then): kept unless a run asks for them, so that rows trained later compare with earlier ones
-    pinned = [] if "--ema-decay" in args else ["--no-ema"]
-    pinned += [] if "--lambda-color" in args else ["--lambda-color", "0", "--color-term", "cells"]
-    pinned += [] if "--lambda-class" in args else ["--lambda-class", "0"]
-    pinned += [] if "--augment" in args else ["--augment", "none"]
+    pinned = [off for flag, offs in PINNED_OFF if flag not in args for off in offs]
     run(
         [
             *DEEPI2I,

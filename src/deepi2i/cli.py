@@ -903,11 +903,7 @@ def _add_training_commands(sub: argparse._SubParsersAction) -> None:
         def shown(v: Any) -> str:
             return (",".join(v) or "none") if isinstance(v, tuple) else str(v)
 
-        own = [
-            f"{k}: {shown(settings[name])}"
-            for k, p in PRESETS.items()
-            if name in (settings := p.pretrain_settings if task == "pretrain" else p.translate_settings)
-        ]
+        own = [f"{k}: {shown(v[name])}" for k, p in PRESETS.items() if name in (v := p.task_settings(task))]
         return shown(tc(name)) + (": off" if off else "") + (f"; preset {', '.join(own)}" if own else "")
 
     def run_options(p: argparse.ArgumentParser, task: str) -> None:

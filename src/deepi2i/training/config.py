@@ -285,6 +285,10 @@ class Preset:
     pretrain_settings: Mapping[str, Any] = field(default_factory=dict)  # pretraining only (wins over `settings`)
     translate_settings: Mapping[str, Any] = field(default_factory=dict)  # DeepI2I training only (the same)
 
+    def task_settings(self, task: str) -> dict[str, Any]:
+        """The TrainConfig fields this preset sets for `task` ('pretrain' or 'translate')."""
+        return {**self.settings, **(self.pretrain_settings if task == "pretrain" else self.translate_settings)}
+
 
 PRESETS: dict[str, Preset] = {
     "paper128": Preset(
@@ -362,8 +366,7 @@ def train_preset(
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     preset = PRESETS[name]
     model = preset.model(n_classes, tuple(class_names) if class_names else None)
-    settings = dict(preset.settings)
-    settings.update(preset.pretrain_settings if task == "pretrain" else preset.translate_settings)
+    settings = preset.task_settings(task)
     if task == "pretrain":
         phases = pretrain_phases(float(kimg if kimg is not None else preset.pretrain_kimg))
     elif scratch:
